@@ -1,0 +1,129 @@
+"""Shapes of API input and output. Serializers check shape only; rules live in services."""
+
+from django.urls import reverse
+from rest_framework import serializers
+
+from leaderboard.catalogue.models import DatasetVersion, Suite
+from leaderboard.submissions.models import Evaluation, Submission
+from leaderboard.submissions.selectors import LeaderboardRow
+
+
+class SubmissionCreateInput(serializers.Serializer):
+    archive = serializers.FileField(allow_empty_file=True)
+    name = serializers.CharField(max_length=200)
+    tasks = serializers.CharField(required=False, allow_blank=True, default="")
+    suites = serializers.CharField(required=False, allow_blank=True, default="")
+    recipe = serializers.CharField(required=False, default="quick")
+    visibility = serializers.CharField(required=False, default="public")
+    description = serializers.CharField(required=False, allow_blank=True, default="")
+
+
+def split_list(value: str) -> list[str]:
+    return [item.strip() for item in value.split(",") if item.strip()]
+
+
+def evaluation_data(evaluation: Evaluation) -> dict:
+    result = getattr(evaluation, "result", None)
+    return {
+        "id": evaluation.pk,
+        "task": evaluation.task.name,
+        "seed": evaluation.seed,
+        "recipe": {"name": evaluation.recipe_name, "version": evaluation.recipe_version},
+        "status": evaluation.status,
+        "attempts": evaluation.attempts,
+        "progress": evaluation.progress or None,
+        "scores": result.scores if result else None,
+        "task_score": result.task_score if result else None,
+        "efficiency": result.efficiency if result else None,
+        "manifest": result.manifest if result else None,
+        "error": (
+            {"code": evaluation.error_code, "message": evaluation.error_message}
+            if evaluation.error_code
+            else None
+        ),
+        "started_at": evaluation.started_at,
+        "finished_at": evaluation.finished_at,
+    }
+
+
+def submission_data(
+    submission: Submission, evaluations: list[Evaluation], request
+) -> dict:
+    return {
+        "id": submission.pk,
+        "name": submission.name,
+        "owner": submission.owner.username,
+        "status": submission.status,
+        "recipe": submission.recipe,
+        "visibility": submission.visibility,
+        "is_baseline": submission.is_baseline,
+        "model_sha256": submission.archive.sha256,
+        "created_at": submission.created_at,
+        "url": request.build_absolute_uri(
+            reverse("submission-detail", args=[submission.pk])
+        ),
+        "evaluations": [evaluation_data(e) for e in evaluations],
+    }
+
+
+def leaderboard_data(suite: Suite, rows: list[LeaderboardRow]) -> dict:
+    return {
+        "suite": suite.slug,
+        "rows": [
+            {
+                "rank": row.rank,
+                "submission": row.submission.pk,
+                "name": row.submission.name,
+                "owner": row.submission.owner.username,
+                "is_baseline": row.submission.is_baseline,
+                "score": row.score,
+                "tasks": {name: cell.mean for name, cell in row.tasks.items()},
+                "task_details": {
+                    name: {
+                        "mean": cell.mean,
+                        "std": cell.std,
+                        "seeds": cell.n,
+                        "per_seed": cell.per_seed,
+                    }
+                    for name, cell in row.tasks.items()
+                },
+            }
+            for row in rows
+        ],
+    }
+
+
+def version_data(version: DatasetVersion) -> dict:
+    return {
+        "sha256": version.sha256,
+        "counts": version.counts,
+        "published": version.published,
+        "deprecated": version.deprecated,
+        "created_at": version.created_at,
+    }
+
+
+def suite_data(suite: Suite, *, detail: bool) -> dict:
+    tasks = list(suite.tasks.all())
+    data = {
+        "suite": suite.slug,
+        "title": suite.title,
+        "description": suite.description,
+        "score_rule": suite.score_rule,
+        "task_count": len(tasks),
+    }
+    if detail:
+        data["tasks"] = [
+            {
+                "task": task.name,
+                "title": task.title,
+                "type": task.task_type,
+                "version": task.version,
+                "metrics": task.metrics,
+                "primary_metric": task.primary_metric,
+                "in_suite_score": task.in_suite_score,
+                "versions": [version_data(v) for v in task.dataset_versions.all()],
+            }
+            for task in tasks
+        ]
+    return data

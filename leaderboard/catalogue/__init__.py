@@ -1,0 +1,1 @@
+"""The task catalogue as stored rows: suites, tasks and immutable dataset versions."""

@@ -1,0 +1,1 @@
+"""Server-rendered pages: home, leaderboards, submissions, upload form, accounts."""

@@ -1,0 +1,196 @@
+"""Django settings for Glew.
+
+Everything that differs between a laptop and a deployment comes from the environment
+(see deploy/env.md). With no environment at all, Glew runs on the embedded default:
+SQLite and kombu's filesystem broker under ``var/``, so ``make run`` needs no server.
+"""
+
+import os
+from pathlib import Path
+
+import dj_database_url
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+VAR_DIR = Path(os.environ.get("GLEW_VAR_DIR", BASE_DIR / "var"))
+
+
+def _env_bool(name: str, default: bool) -> bool:
+    value = os.environ.get(name)
+    if value is None:
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+DEBUG = _env_bool("GLEW_DEBUG", True)
+SECRET_KEY = os.environ.get("GLEW_SECRET_KEY", "")
+if not SECRET_KEY:
+    if not DEBUG:
+        raise RuntimeError("GLEW_SECRET_KEY must be set when GLEW_DEBUG is off.")
+    SECRET_KEY = "dev-only-insecure-key-never-use-in-production"
+ALLOWED_HOSTS = [
+    h.strip()
+    for h in os.environ.get("GLEW_ALLOWED_HOSTS", "127.0.0.1,localhost").split(",")
+    if h.strip()
+]
+if DEBUG:
+    ALLOWED_HOSTS.append("testserver")
+CSRF_TRUSTED_ORIGINS = [
+    o.strip() for o in os.environ.get("GLEW_CSRF_TRUSTED_ORIGINS", "").split(",") if o
+]
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "rest_framework.authtoken",
+    "leaderboard.catalogue",
+    "leaderboard.submissions",
+    "leaderboard.pages",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "leaderboard.urls"
+WSGI_APPLICATION = "leaderboard.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+_default_db = f"sqlite:///{VAR_DIR / 'glew.sqlite3'}"
+DATABASES = {
+    "default": dj_database_url.parse(
+        os.environ.get("DATABASE_URL", _default_db), conn_max_age=60
+    )
+}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # The web server and the worker write at once: WAL and immediate transactions
+    # keep SQLite from answering "database is locked".
+    DATABASES["default"]["OPTIONS"] = {
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+        "transaction_mode": "IMMEDIATE",
+        "timeout": 30,
+    }
+    DATABASES["default"]["CONN_MAX_AGE"] = 0
+
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+STATIC_ROOT = VAR_DIR / "static"
+# Served by WhiteNoise from the app and STATICFILES_DIRS without collectstatic in
+# development; production runs collectstatic (deploy/).
+WHITENOISE_USE_FINDERS = True
+MEDIA_ROOT = Path(os.environ.get("GLEW_STORAGE_ROOT", VAR_DIR / "storage"))
+MEDIA_URL = "/media-not-served/"
+
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "home"
+LOGOUT_REDIRECT_URL = "home"
+
+# Uploads: everything over 2.5 MiB is streamed to a temporary file, never held in memory.
+FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
+FILE_UPLOAD_TEMP_DIR = None
+DATA_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
+GLEW_MAX_UPLOAD_BYTES = int(os.environ.get("GLEW_MAX_UPLOAD_BYTES", 2 * 1024**3))
+
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "rest_framework.authentication.TokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.AllowAny"],
+    "EXCEPTION_HANDLER": "leaderboard.errors.api_exception_handler",
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+}
+
+# Celery: one broker, many workers, queues per hardware class.
+CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", "filesystem://")
+CELERY_BROKER_TRANSPORT_OPTIONS: dict = {}
+if CELERY_BROKER_URL.startswith("filesystem://"):
+    _broker_dir = VAR_DIR / "broker"
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "data_folder_in": str(_broker_dir / "queue"),
+        "data_folder_out": str(_broker_dir / "queue"),
+        "processed_folder": str(_broker_dir / "processed"),
+        "store_processed": False,
+    }
+elif CELERY_BROKER_URL.startswith("redis"):
+    # Longer than any evaluation may run, so an unacked job is not redelivered while
+    # its worker still runs it (late acks: a dead worker's job comes back after this).
+    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 4 * 3600}
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_TASK_DEFAULT_QUEUE = os.environ.get("GLEW_CPU_QUEUE", "cpu")
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+
+# Where workers prepare job folders (local disk of the worker machine).
+GLEW_JOBS_DIR = Path(os.environ.get("GLEW_JOBS_DIR", VAR_DIR / "jobs"))
+# Queue names per hardware class; a recipe's needs pick one.
+GLEW_QUEUES = {
+    "cpu": os.environ.get("GLEW_CPU_QUEUE", "cpu"),
+    "gpu": os.environ.get("GLEW_GPU_QUEUE", "gpu"),
+}
+# Development only: run jobs without bubblewrap. Logged loudly on every job.
+GLEW_ALLOW_UNSANDBOXED = _env_bool("GLEW_ALLOW_UNSANDBOXED", False)
+GLEW_SANDBOX_THREADS = int(os.environ.get("GLEW_SANDBOX_THREADS", os.cpu_count() or 1))
+GLEW_SANDBOX_MEMORY_BYTES = int(os.environ.get("GLEW_SANDBOX_MEMORY_BYTES", 16 * 1024**3))
+GLEW_SANDBOX_MAX_FILE_BYTES = int(
+    os.environ.get("GLEW_SANDBOX_MAX_FILE_BYTES", 4 * 1024**3)
+)
+# Where make run finds GLUE files for the baseline (optional).
+GLEW_DATA_DIR = os.environ.get("GLEW_DATA_DIR", "")
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "loggers": {"glew": {"handlers": ["console"], "level": "INFO"}},
+}
+
+# Wall-clock limit of one evaluation per recipe (seconds); the reaper uses it too.
+GLEW_TIME_LIMITS = {
+    "smoke": int(os.environ.get("GLEW_TIME_LIMIT_SMOKE", 900)),
+    "quick": int(os.environ.get("GLEW_TIME_LIMIT_QUICK", 3600)),
+    "standard": int(os.environ.get("GLEW_TIME_LIMIT_STANDARD", 12 * 3600)),
+}

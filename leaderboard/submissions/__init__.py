@@ -1,0 +1,1 @@
+"""Submissions (uploaded models), their evaluations and results."""

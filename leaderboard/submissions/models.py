@@ -1,0 +1,107 @@
+"""Submission -> Evaluation (one per task, seed, recipe version) -> Result."""
+
+from django.conf import settings
+from django.db import models
+
+from leaderboard.catalogue.models import DatasetVersion, Task
+from leaderboard.submissions.status import Status
+
+
+class Visibility(models.TextChoices):
+    PUBLIC = "public", "Public"
+    PRIVATE = "private", "Private"
+
+
+class ModelArchive(models.Model):
+    """An uploaded model zip, stored once per content hash however often it is sent."""
+
+    sha256 = models.CharField(max_length=64, unique=True)
+    storage_name = models.CharField(max_length=300)
+    size_bytes = models.BigIntegerField()
+    config = models.JSONField(default=dict)
+    has_weights = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return self.sha256[:12]
+
+
+class Submission(models.Model):
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="submissions"
+    )
+    name = models.CharField(max_length=200)
+    description = models.TextField(blank=True)
+    archive = models.ForeignKey(
+        ModelArchive, on_delete=models.PROTECT, related_name="submissions"
+    )
+    recipe = models.CharField(max_length=40)
+    visibility = models.CharField(
+        max_length=10, choices=Visibility.choices, default=Visibility.PUBLIC
+    )
+    is_baseline = models.BooleanField(default=False)
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.QUEUED)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"#{self.pk} {self.name}"
+
+
+class Evaluation(models.Model):
+    """One job: fine-tune the submission on one task with one seed, then score it."""
+
+    submission = models.ForeignKey(
+        Submission, on_delete=models.CASCADE, related_name="evaluations"
+    )
+    task = models.ForeignKey(Task, on_delete=models.PROTECT, related_name="evaluations")
+    dataset_version = models.ForeignKey(
+        DatasetVersion, on_delete=models.PROTECT, related_name="evaluations"
+    )
+    recipe_name = models.CharField(max_length=40)
+    recipe_version = models.CharField(max_length=40)
+    seed = models.IntegerField()
+    queue = models.CharField(max_length=40, default="cpu")
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.QUEUED)
+    attempts = models.PositiveIntegerField(default=0)
+    progress = models.JSONField(default=dict, blank=True)
+    log_tail = models.TextField(blank=True)
+    error_code = models.CharField(max_length=80, blank=True)
+    error_message = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["task__name", "seed", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["submission", "task", "seed", "recipe_version"],
+                name="evaluation_unique_job",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"eval {self.pk}: {self.task.name} seed {self.seed} ({self.status})"
+
+
+class Result(models.Model):
+    """What one finished evaluation measured: scores, efficiency and its manifest."""
+
+    evaluation = models.OneToOneField(
+        Evaluation, on_delete=models.CASCADE, related_name="result"
+    )
+    scores = models.JSONField(default=dict)
+    task_score = models.FloatField()
+    task_version = models.PositiveIntegerField()
+    efficiency = models.JSONField(default=dict)
+    manifest = models.JSONField(default=dict)
+    # split -> storage path of the submitted predictions (for exports and audits).
+    predictions = models.JSONField(default=dict)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"result of eval {self.evaluation_id}: {self.task_score:.4f}"

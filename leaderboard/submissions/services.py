@@ -1,0 +1,384 @@
+"""Every write to submissions, evaluations and results, and the rules behind them.
+
+Views, the API, admin actions, management commands and the worker call these; none of
+them changes a row any other way. Each service runs in one transaction.
+"""
+
+import hashlib
+import logging
+import tempfile
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO
+
+from django.conf import settings
+from django.core.files import File
+from django.core.files.storage import default_storage
+from django.db import transaction
+from django.utils import timezone
+
+from leaderboard.catalogue.models import Task
+from leaderboard.submissions.models import (
+    Evaluation,
+    ModelArchive,
+    Result,
+    Submission,
+    Visibility,
+)
+from leaderboard.submissions.status import Status, can_move, submission_status_from
+from runners.archives import ArchiveInfo, ArchiveLimits, inspect_archive
+from runners.recipes import RECIPE_NAMES, get_recipe
+from tasks import registry
+from tasks.errors import UserError
+
+log = logging.getLogger("glew.submissions")
+
+CHUNK = 1024 * 1024
+
+
+@dataclass(frozen=True)
+class StoredUpload:
+    """An upload copied to a private temporary file, with its hash and size."""
+
+    path: Path
+    sha256: str
+    size: int
+
+
+def upload_receive(*, stream: IO[bytes], max_bytes: int) -> StoredUpload:
+    """Copy an uploaded stream to a temporary file, hashing it, cut at ``max_bytes``.
+
+    The stream is read in chunks, never whole, so an oversize upload costs at most
+    ``max_bytes`` of disk and is removed before the error is raised.
+    """
+    digest = hashlib.sha256()
+    size = 0
+    handle = tempfile.NamedTemporaryFile(prefix="glew-upload-", suffix=".zip", delete=False)
+    path = Path(handle.name)
+    try:
+        with handle:
+            while chunk := stream.read(CHUNK):
+                size += len(chunk)
+                if size > max_bytes:
+                    raise UserError(
+                        "upload.too_large",
+                        f"The archive is larger than the limit of {max_bytes:,} bytes.",
+                    )
+                digest.update(chunk)
+                handle.write(chunk)
+    except BaseException:
+        path.unlink(missing_ok=True)
+        raise
+    return StoredUpload(path=path, sha256=digest.hexdigest(), size=size)
+
+
+def resolve_targets(*, tasks: Iterable[str] = (), suites: Iterable[str] = ()) -> list[Task]:
+    """Turn requested task names and suite names into tasks that can be evaluated now.
+
+    A named task must exist and have a published dataset version and a training split;
+    a suite expands to those of its tasks that do (others are listed in no error: a
+    suite is "whatever of it this deployment has data for").
+    """
+    tasks = [t.strip() for t in tasks if t and t.strip()]
+    suites = [s.strip() for s in suites if s and s.strip()]
+    if not tasks and not suites:
+        raise UserError(
+            "submission.no_targets", "Choose at least one task or suite to evaluate on."
+        )
+    chosen: dict[str, Task] = {}
+    for name in tasks:
+        spec = registry.get_task(name)
+        task = Task.objects.filter(name=spec.name).first()
+        if not spec.train_split:
+            raise UserError(
+                "submission.task_not_trainable",
+                f"Task {spec.name} is evaluation-only and is scored with the model of "
+                "another task; choose that task instead.",
+            )
+        if task is None or not _has_data(task, spec.train_split):
+            raise UserError(
+                "submission.task_without_data",
+                f"Task {spec.name} has no imported training and evaluation data yet; an "
+                f"admin must import it first (python manage.py import_task {spec.name} "
+                "PATH).",
+            )
+        chosen[spec.name] = task
+    for suite_name in suites:
+        suite = registry.get_suite(suite_name)
+        found = 0
+        for spec in suite.tasks:
+            task = Task.objects.filter(name=spec.name).first()
+            if spec.train_split and task and _has_data(task, spec.train_split):
+                chosen.setdefault(spec.name, task)
+                found += 1
+        if not found:
+            raise UserError(
+                "submission.suite_without_data",
+                f"No task of suite {suite.name} has imported data yet; an admin must "
+                f"import it first (python manage.py import_task {suite.name} PATH).",
+            )
+    return sorted(chosen.values(), key=lambda t: t.name)
+
+
+def _has_data(task: Task, train_split: str | None) -> bool:
+    """Whether the task's published version holds the splits an evaluation needs."""
+    version = task.published_version()
+    if version is None:
+        return False
+    return train_split is None or train_split in version.files
+
+
+def queue_for_recipe(recipe_name: str) -> str:
+    """The Celery queue (hardware class) a recipe needs: ``standard`` wants a GPU."""
+    hardware = "gpu" if recipe_name == "standard" else "cpu"
+    return settings.GLEW_QUEUES[hardware]
+
+
+def archive_store(*, upload: StoredUpload, info: ArchiveInfo) -> ModelArchive:
+    """Store an archive once per content hash; a second identical upload is linked."""
+    existing = ModelArchive.objects.filter(sha256=upload.sha256).first()
+    if existing is not None:
+        return existing
+    name = f"models/{upload.sha256}.zip"
+    if not default_storage.exists(name):
+        with upload.path.open("rb") as handle:
+            name = default_storage.save(name, File(handle))
+    archive, _ = ModelArchive.objects.get_or_create(
+        sha256=upload.sha256,
+        defaults={
+            "storage_name": name,
+            "size_bytes": upload.size,
+            "config": info.config,
+            "has_weights": info.has_weights,
+        },
+    )
+    return archive
+
+
+def submission_create(
+    *,
+    owner,
+    name: str,
+    archive_stream: IO[bytes],
+    recipe: str,
+    tasks: Iterable[str] = (),
+    suites: Iterable[str] = (),
+    visibility: str = Visibility.PUBLIC,
+    is_baseline: bool = False,
+    description: str = "",
+) -> Submission:
+    """Validate an uploaded model and queue one evaluation per (task, seed).
+
+    Everything is checked before anything is kept: a bad archive, recipe, target or
+    visibility raises ``UserError`` and leaves no row and no stored file behind.
+    """
+    name = (name or "").strip()
+    if not name:
+        raise UserError("submission.no_name", "Give the submission a name.")
+    if len(name) > 200:
+        raise UserError("submission.name_too_long", "The name is over 200 characters.")
+    if recipe not in RECIPE_NAMES:
+        raise UserError(
+            "recipe.unknown",
+            f"Unknown recipe '{recipe}'; choose one of {', '.join(RECIPE_NAMES)}.",
+        )
+    if visibility not in Visibility.values:
+        raise UserError(
+            "submission.bad_visibility", "Visibility must be 'public' or 'private'."
+        )
+    targets = resolve_targets(tasks=tasks, suites=suites)
+    upload = upload_receive(stream=archive_stream, max_bytes=settings.GLEW_MAX_UPLOAD_BYTES)
+    try:
+        info = inspect_archive(
+            upload.path, ArchiveLimits(max_archive_bytes=settings.GLEW_MAX_UPLOAD_BYTES)
+        )
+        with transaction.atomic():
+            archive = archive_store(upload=upload, info=info)
+            submission = Submission.objects.create(
+                owner=owner,
+                name=name,
+                description=description,
+                archive=archive,
+                recipe=recipe,
+                visibility=visibility,
+                is_baseline=is_baseline,
+            )
+            evaluations = _evaluations_create(submission=submission, targets=targets)
+            transaction.on_commit(lambda: _enqueue(evaluations))
+    finally:
+        upload.path.unlink(missing_ok=True)
+    log.info(
+        "submission %s created: %d evaluations on %s",
+        submission.pk,
+        len(evaluations),
+        ", ".join(t.name for t in targets),
+    )
+    return submission
+
+
+def _evaluations_create(*, submission: Submission, targets: list[Task]) -> list[Evaluation]:
+    created = []
+    queue = queue_for_recipe(submission.recipe)
+    for task in targets:
+        recipe = get_recipe(submission.recipe, task_name=task.name, task_type=task.task_type)
+        version = task.published_version()
+        for seed in recipe.seeds:
+            created.append(
+                Evaluation.objects.create(
+                    submission=submission,
+                    task=task,
+                    dataset_version=version,
+                    recipe_name=recipe.name,
+                    recipe_version=recipe.version,
+                    seed=seed,
+                    queue=queue,
+                )
+            )
+    return created
+
+
+def _enqueue(evaluations: list[Evaluation]) -> None:
+    from leaderboard.submissions.tasks import run_evaluation
+
+    for evaluation in evaluations:
+        run_evaluation.apply_async(args=[evaluation.pk], queue=evaluation.queue)
+
+
+def submission_refresh_status(*, submission: Submission) -> str:
+    """Recompute a submission's status from its evaluations (caller holds the lock)."""
+    statuses = list(submission.evaluations.values_list("status", flat=True))
+    status = submission_status_from(statuses)
+    if status != submission.status:
+        submission.status = status
+        submission.save(update_fields=["status", "updated_at"])
+    return status
+
+
+def evaluation_move(*, evaluation_id: int, to: str, **fields) -> Evaluation | None:
+    """Move an evaluation to status ``to``; the only code that changes a status.
+
+    Locks the submission, then the evaluation (always in that order, so concurrent
+    finishes of sibling evaluations cannot miss each other), applies ``fields`` and
+    refreshes the submission's derived status. A move the table does not allow
+    (a redelivered job for a finished evaluation, say) is a no-op returning None.
+    """
+    with transaction.atomic():
+        submission_id = (
+            Evaluation.objects.filter(pk=evaluation_id)
+            .values_list("submission_id", flat=True)
+            .first()
+        )
+        if submission_id is None:
+            return None
+        submission = Submission.objects.select_for_update().get(pk=submission_id)
+        evaluation = Evaluation.objects.select_for_update().get(pk=evaluation_id)
+        if not can_move(evaluation.status, to):
+            return None
+        evaluation.status = to
+        for key, value in fields.items():
+            setattr(evaluation, key, value)
+        evaluation.save()
+        submission_refresh_status(submission=submission)
+    return evaluation
+
+
+def evaluation_claim(*, evaluation_id: int) -> Evaluation | None:
+    """A worker takes an evaluation: queued (or running, when redelivered) -> running."""
+    evaluation = Evaluation.objects.filter(pk=evaluation_id).first()
+    if evaluation is None:
+        return None
+    return evaluation_move(
+        evaluation_id=evaluation_id,
+        to=Status.RUNNING,
+        attempts=evaluation.attempts + 1,
+        started_at=timezone.now(),
+        progress={},
+        error_code="",
+        error_message="",
+    )
+
+
+def evaluation_report_progress(
+    *, evaluation_id: int, progress: dict, log_tail: str
+) -> None:
+    """Store the latest progress line and log tail of a running evaluation.
+
+    A plain update, not a status move: it only touches rows still running, so a
+    late progress line can never revive a finished or cancelled evaluation.
+    """
+    Evaluation.objects.filter(pk=evaluation_id, status=Status.RUNNING).update(
+        progress=progress, log_tail=log_tail
+    )
+
+
+def evaluation_fail(
+    *, evaluation_id: int, code: str, message: str, log_tail: str = ""
+) -> Evaluation | None:
+    """Mark an evaluation failed, with a stable code and a plain-words reason."""
+    fields = {
+        "error_code": code[:80],
+        "error_message": message,
+        "finished_at": timezone.now(),
+    }
+    if log_tail:
+        fields["log_tail"] = log_tail
+    return evaluation_move(evaluation_id=evaluation_id, to=Status.FAILED, **fields)
+
+
+def evaluation_cancel(*, evaluation_id: int, user) -> Evaluation | None:
+    """Cancel a queued or running evaluation (its owner or staff only)."""
+    evaluation = Evaluation.objects.select_related("submission").get(pk=evaluation_id)
+    if not (user.is_staff or evaluation.submission.owner_id == user.pk):
+        raise UserError("auth.forbidden", "Only the owner or an admin may cancel this.")
+    return evaluation_move(
+        evaluation_id=evaluation_id, to=Status.CANCELLED, finished_at=timezone.now()
+    )
+
+
+def submission_cancel(*, submission: Submission, user) -> int:
+    """Cancel every unfinished evaluation of a submission; returns how many."""
+    cancelled = 0
+    for evaluation_id in submission.evaluations.values_list("pk", flat=True):
+        if evaluation_cancel(evaluation_id=evaluation_id, user=user) is not None:
+            cancelled += 1
+    return cancelled
+
+
+def evaluation_finish(
+    *,
+    evaluation_id: int,
+    scores: dict,
+    task_score: float,
+    efficiency: dict,
+    manifest: dict,
+    predictions: dict,
+    log_tail: str = "",
+) -> Result | None:
+    """Store the Result of a scored evaluation and mark it finished, exactly once.
+
+    A redelivered job that reaches this point again finds the evaluation finished and
+    changes nothing: there is never a second Result for one evaluation.
+    """
+    with transaction.atomic():
+        evaluation = evaluation_move(
+            evaluation_id=evaluation_id,
+            to=Status.FINISHED,
+            finished_at=timezone.now(),
+            log_tail=log_tail or Evaluation.objects.get(pk=evaluation_id).log_tail,
+        )
+        if evaluation is None:
+            return None
+        result, _ = Result.objects.get_or_create(
+            evaluation=evaluation,
+            defaults={
+                "scores": scores,
+                "task_score": task_score,
+                "task_version": evaluation.task.version,
+                "efficiency": efficiency,
+                "manifest": manifest,
+                "predictions": predictions,
+            },
+        )
+    return result
+

@@ -1,0 +1,427 @@
+"""The worker side of an evaluation: prepare a job folder, run the sandbox, score.
+
+Called by the Celery adapter (``leaderboard.submissions.tasks``) with an evaluation id.
+It is safe to call twice for one evaluation: a finished evaluation is left alone, and a
+running one (its first worker died) is claimed again and started from scratch.
+Scoring against the hidden labels happens here, outside the sandbox.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections import deque
+from pathlib import Path
+
+from django.conf import settings
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
+
+from leaderboard.catalogue.selectors import dataset_rows
+from leaderboard.submissions import services
+from leaderboard.submissions.models import Evaluation
+from leaderboard.submissions.status import Status
+from runners.archives import ArchiveLimits, extract_archive, inspect_archive
+from runners.recipes import get_recipe
+from runners.sandbox import SandboxLimits, check_sandbox_available, run_in_sandbox
+from tasks import registry, scoring
+from tasks.errors import GlewError, PlatformError, UserError
+from tasks.specs import TaskSpec
+
+log = logging.getLogger("glew.worker")
+
+PROGRESS_PREFIX = "GLEW_PROGRESS "
+PROGRESS_INTERVAL_S = 2.0
+TAIL_LINES = 60
+
+
+def evaluation_execute(*, evaluation_id: int) -> None:
+    """Run one evaluation end to end; every failure ends as a failed evaluation."""
+    evaluation = services.evaluation_claim(evaluation_id=evaluation_id)
+    if evaluation is None:
+        log.info("evaluation %s: nothing to do (already terminal)", evaluation_id)
+        return
+    job_dir = Path(settings.GLEW_JOBS_DIR) / f"eval-{evaluation.pk}-{evaluation.attempts}"
+    tail: deque[str] = deque(maxlen=TAIL_LINES)
+    try:
+        spec = registry.get_task(evaluation.task.name)
+        _prepare_job(evaluation=evaluation, spec=spec, job_dir=job_dir)
+        outcome = _run_sandbox(evaluation=evaluation, job_dir=job_dir, tail=tail)
+        if outcome is not None:
+            code, message = outcome
+            services.evaluation_fail(
+                evaluation_id=evaluation.pk, code=code, message=message,
+                log_tail="\n".join(tail),
+            )
+            return
+        if services.evaluation_move(evaluation_id=evaluation.pk, to=Status.SCORING) is None:
+            log.info("evaluation %s was cancelled while running", evaluation.pk)
+            return
+        _score_and_publish(evaluation=evaluation, spec=spec, job_dir=job_dir, tail=tail)
+    except GlewError as error:
+        log.warning("evaluation %s failed: %s %s", evaluation.pk, error.code, error.message)
+        services.evaluation_fail(
+            evaluation_id=evaluation.pk, code=error.code, message=error.message,
+            log_tail="\n".join(tail),
+        )
+    except Exception as error:  # noqa: BLE001 - any crash must end as a failed row
+        log.exception("evaluation %s crashed in the worker", evaluation.pk)
+        services.evaluation_fail(
+            evaluation_id=evaluation.pk,
+            code="platform.worker_crashed",
+            message=f"The platform failed while running this evaluation "
+            f"({type(error).__name__}: {error}). It is our fault; an admin can re-run it.",
+            log_tail="\n".join(tail),
+        )
+    finally:
+        remove_tree(job_dir)
+
+
+# --- preparing the job folder -------------------------------------------------------
+
+
+def _prepare_job(*, evaluation: Evaluation, spec: TaskSpec, job_dir: Path) -> None:
+    """Lay out model (read-only), data without hidden labels, spec and out/."""
+    remove_tree(job_dir)
+    (job_dir / "data").mkdir(parents=True)
+    (job_dir / "out").mkdir()
+    _materialize_model(evaluation=evaluation, dest=job_dir / "model")
+    version = evaluation.dataset_version
+    data_paths: dict[str, object] = {"predict": {}}
+    if spec.train_split:
+        rows = dataset_rows(version, spec.train_split)
+        _write_jsonl(job_dir / "data" / "train.jsonl", rows)
+        data_paths["train"] = "/job/data/train.jsonl"
+    for split in (*spec.eval_splits, *spec.test_splits):
+        if split not in version.files:
+            continue
+        rows = [_without_label(row) for row in dataset_rows(version, split)]
+        _write_jsonl(job_dir / "data" / f"{split}.jsonl", rows)
+        data_paths["predict"][split] = f"/job/data/{split}.jsonl"
+    recipe = get_recipe(
+        evaluation.recipe_name, task_name=spec.name, task_type=spec.type
+    )
+    job_spec = {
+        "spec_version": 1,
+        "evaluation_id": evaluation.pk,
+        "task": {
+            "name": spec.name,
+            "type": spec.type,
+            "text_fields": list(spec.text_fields),
+            "labels": list(spec.labels) if spec.labels else None,
+            "num_labels": spec.num_labels,
+        },
+        "recipe": recipe.to_dict(),
+        "seed": evaluation.seed,
+        "model_dir": "/job/model",
+        "data": data_paths,
+        "output_dir": "/job/out",
+        "threads": settings.GLEW_SANDBOX_THREADS,
+    }
+    (job_dir / "spec.json").write_text(json.dumps(job_spec, indent=2))
+
+
+def _without_label(row: dict) -> dict:
+    return {key: value for key, value in row.items() if key != "label"}
+
+
+def _write_jsonl(path: Path, rows: list[dict]) -> None:
+    with path.open("w", encoding="utf-8") as handle:
+        for row in rows:
+            handle.write(json.dumps(row, ensure_ascii=False) + "\n")
+
+
+def _materialize_model(*, evaluation: Evaluation, dest: Path) -> None:
+    """Fetch the archive through the storage API, check it again and extract it.
+
+    Extracted models are cached per content hash on this worker, so the seeds of one
+    submission unpack its archive once. The archive is re-inspected: storage is not
+    trusted more than the upload was.
+    """
+    archive = evaluation.submission.archive
+    cache = Path(settings.GLEW_JOBS_DIR) / "models" / archive.sha256
+    if not (cache / ".complete").exists():
+        cache.parent.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=f"{archive.sha256[:12]}-", dir=cache.parent))
+        try:
+            zip_path = staging / "archive.zip"
+            with default_storage.open(archive.storage_name, "rb") as src, zip_path.open(
+                "wb"
+            ) as dst:
+                shutil.copyfileobj(src, dst, 1024 * 1024)
+            info = inspect_archive(zip_path, ArchiveLimits())
+            model_dir = extract_archive(zip_path, info, staging / "model")
+            zip_path.unlink()
+            (model_dir / ".complete").write_text(archive.sha256)
+            if not (cache / ".complete").exists():
+                remove_tree(cache)
+                os.replace(model_dir, cache)
+        finally:
+            remove_tree(staging)
+    shutil.copytree(cache, dest, copy_function=os.link, ignore=shutil.ignore_patterns(".complete"))
+
+
+# --- running the sandbox --------------------------------------------------------------
+
+
+def _run_sandbox(
+    *, evaluation: Evaluation, job_dir: Path, tail: deque[str]
+) -> tuple[str, str] | None:
+    """Run the in-sandbox program; return ``(code, reason)`` on failure, else None."""
+    if not settings.GLEW_ALLOW_UNSANDBOXED:
+        check_sandbox_available()
+    last_report = [0.0]
+    progress: dict = {}
+
+    def on_line(line: str) -> None:
+        tail.append(line[:2000])
+        if line.startswith(PROGRESS_PREFIX):
+            try:
+                progress.update(json.loads(line[len(PROGRESS_PREFIX):]))
+            except json.JSONDecodeError:
+                pass
+        now = time.monotonic()
+        if now - last_report[0] >= PROGRESS_INTERVAL_S:
+            last_report[0] = now
+            services.evaluation_report_progress(
+                evaluation_id=evaluation.pk, progress=dict(progress), log_tail="\n".join(tail)
+            )
+
+    limit = settings.GLEW_TIME_LIMITS.get(evaluation.recipe_name, 3600)
+    limits = SandboxLimits(
+        wall_seconds=limit,
+        cpu_seconds=limit * max(1, settings.GLEW_SANDBOX_THREADS),
+        memory_bytes=settings.GLEW_SANDBOX_MEMORY_BYTES,
+        max_file_bytes=settings.GLEW_SANDBOX_MAX_FILE_BYTES,
+    )
+    log_path = job_dir.parent / f"{job_dir.name}.log"
+    result = run_in_sandbox(
+        job_dir=job_dir,
+        argv=[sys.executable, "-m", "runners.execute", "/job/spec.json"],
+        limits=limits,
+        log_path=log_path,
+        on_line=on_line,
+        unsandboxed=settings.GLEW_ALLOW_UNSANDBOXED,
+    )
+    services.evaluation_report_progress(
+        evaluation_id=evaluation.pk, progress=dict(progress), log_tail="\n".join(tail)
+    )
+    _store_log(evaluation=evaluation, log_path=log_path)
+    if result.returncode == 0 and not result.timed_out:
+        return None
+    reason = result.reason or f"the program exited with status {result.returncode}"
+    return result.reason_code or "sandbox.failed", reason
+
+
+def _store_log(*, evaluation: Evaluation, log_path: Path) -> None:
+    if not log_path.exists():
+        return
+    name = f"logs/eval-{evaluation.pk}-attempt-{evaluation.attempts}.log"
+    if default_storage.exists(name):
+        default_storage.delete(name)
+    default_storage.save(name, ContentFile(log_path.read_bytes()))
+    log_path.unlink(missing_ok=True)
+
+
+# --- scoring, outside the sandbox -----------------------------------------------------
+
+
+def _score_and_publish(
+    *, evaluation: Evaluation, spec: TaskSpec, job_dir: Path, tail: deque[str]
+) -> None:
+    version = evaluation.dataset_version
+    predictions: dict[str, list] = {}
+    stored: dict[str, str] = {}
+    for split in (*spec.eval_splits, *spec.test_splits):
+        if split not in version.files:
+            continue
+        rows = dataset_rows(version, split)
+        predictions[split] = read_predictions(
+            job_dir / "out" / "predictions" / f"{split}.jsonl", rows=rows, spec=spec
+        )
+        name = f"predictions/eval-{evaluation.pk}/{split}.jsonl"
+        if default_storage.exists(name):
+            default_storage.delete(name)
+        stored[split] = default_storage.save(
+            name,
+            ContentFile(
+                "".join(
+                    json.dumps({"idx": row["idx"], "prediction": pred}) + "\n"
+                    for row, pred in zip(rows, predictions[split], strict=True)
+                ).encode()
+            ),
+        )
+    references = {
+        split: [row["label"] for row in dataset_rows(version, split)]
+        for split in spec.eval_splits
+    }
+    scores = scoring.score_predictions(
+        spec,
+        {split: predictions[split] for split in spec.eval_splits},
+        references,
+    )
+    measurements = _read_measurements(job_dir)
+    services.evaluation_finish(
+        evaluation_id=evaluation.pk,
+        scores=scores,
+        task_score=scoring.task_score(spec, scores),
+        efficiency=efficiency_from(measurements),
+        manifest=manifest_for(evaluation=evaluation, measurements=measurements),
+        predictions=stored,
+        log_tail="\n".join(tail),
+    )
+
+
+def read_predictions(path: Path, *, rows: list[dict], spec: TaskSpec) -> list:
+    """Read and check what the sandbox wrote: one valid prediction per row, in order.
+
+    The sandbox runs untrusted code, so its output is validated like an upload.
+    """
+    if not path.exists():
+        raise UserError(
+            "scoring.missing_predictions",
+            f"The run wrote no predictions for the {path.stem} split.",
+        )
+    out: list = []
+    with path.open(encoding="utf-8") as handle:
+        for number, line in enumerate(handle, start=1):
+            if not line.strip():
+                continue
+            try:
+                item = json.loads(line)
+                idx, value = item["idx"], item["prediction"]
+            except (json.JSONDecodeError, KeyError, TypeError):
+                raise UserError(
+                    "scoring.bad_predictions",
+                    f"Line {number} of the {path.stem} predictions is not "
+                    '{"idx": ..., "prediction": ...}.',
+                ) from None
+            if number > len(rows) or rows[number - 1]["idx"] != idx:
+                raise UserError(
+                    "scoring.bad_predictions",
+                    f"Line {number} of the {path.stem} predictions is for idx {idx}, "
+                    "not the row in that position.",
+                )
+            out.append(_check_value(value, spec=spec, where=f"{path.stem} line {number}"))
+    if len(out) != len(rows):
+        raise UserError(
+            "scoring.bad_predictions",
+            f"The {path.stem} predictions have {len(out)} rows; the split has {len(rows)}.",
+        )
+    return out
+
+
+def _check_value(value: object, *, spec: TaskSpec, where: str) -> int | float:
+    if spec.type == "regression":
+        if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(
+            value
+        ):
+            raise UserError(
+                "scoring.bad_predictions", f"The prediction at {where} is not a finite number."
+            )
+        return float(value)
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < spec.num_labels:
+        raise UserError(
+            "scoring.bad_predictions",
+            f"The prediction at {where} is not a label index below {spec.num_labels}.",
+        )
+    return value
+
+
+def _read_measurements(job_dir: Path) -> dict:
+    path = job_dir / "out" / "measurements.json"
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, json.JSONDecodeError):
+        raise PlatformError(
+            "scoring.missing_measurements", "The run wrote no readable measurements.json."
+        ) from None
+    if not isinstance(data, dict):
+        raise PlatformError("scoring.missing_measurements", "measurements.json is not an object.")
+    return data
+
+
+EFFICIENCY_KEYS = (
+    "params",
+    "trainable_params",
+    "flops_per_example",
+    "train_seconds",
+    "train_examples",
+    "train_examples_per_s",
+    "infer_examples_per_s",
+    "infer_tokens_per_s",
+    "latency_p50_ms",
+    "latency_p95_ms",
+    "peak_memory_bytes",
+    "energy_j",
+    "device",
+)
+
+
+def efficiency_from(measurements: dict) -> dict:
+    """The efficiency figures of a Result: the measured keys, None where not measured."""
+    return {key: measurements.get(key) for key in EFFICIENCY_KEYS}
+
+
+def manifest_for(*, evaluation: Evaluation, measurements: dict) -> dict:
+    """Everything needed to reproduce this number, stored beside it."""
+    recipe = get_recipe(
+        evaluation.recipe_name,
+        task_name=evaluation.task.name,
+        task_type=evaluation.task.task_type,
+    )
+    return {
+        "evaluation_id": evaluation.pk,
+        "model_sha256": evaluation.submission.archive.sha256,
+        "dataset_sha256": evaluation.dataset_version.sha256,
+        "task": evaluation.task.name,
+        "task_version": evaluation.task.version,
+        "recipe": {
+            "name": recipe.name,
+            "version": recipe.version,
+            "hyperparameters": recipe.to_dict(),
+        },
+        "seed": evaluation.seed,
+        "versions": measurements.get("versions", {}),
+        "hardware": measurements.get("hardware", {}),
+        "platform_commit": platform_commit(),
+        "sandbox": "unsandboxed" if settings.GLEW_ALLOW_UNSANDBOXED else "bubblewrap",
+        "attempt": evaluation.attempts,
+    }
+
+
+def platform_commit() -> str:
+    """The git commit the platform runs (GLEW_COMMIT in images without .git)."""
+    if os.environ.get("GLEW_COMMIT"):
+        return os.environ["GLEW_COMMIT"]
+    try:
+        return subprocess.run(
+            ["git", "rev-parse", "HEAD"],
+            cwd=Path(__file__).resolve().parent.parent,
+            capture_output=True,
+            text=True,
+            timeout=5,
+            check=True,
+        ).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+
+
+def remove_tree(path: Path) -> None:
+    """Remove a job folder whose files were made read-only for the sandbox."""
+    if not path.exists():
+        return
+    for child in path.rglob("*"):
+        try:
+            if not child.is_symlink():
+                child.chmod(0o700 if child.is_dir() else 0o600)
+        except OSError:
+            pass
+    shutil.rmtree(path, ignore_errors=True)

@@ -1,0 +1,124 @@
+"""Shared fixtures: test data in the original GLUE layout, tiny models, a real worker.
+
+Integration tests run against what production runs: PostgreSQL (settings_test), a
+real Celery worker process on Redis, and the real bubblewrap sandbox.
+"""
+
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.fixtures.tiny_model import FIXTURE_TEXTS, build_tiny_model, zip_model_dir
+
+REPO = Path(__file__).resolve().parent.parent
+SHARED_DATA = REPO.parent / "shared" / "data"
+
+
+def write_sst2_folder(folder: Path) -> Path:
+    """A tiny SST-2 in the exact GLUE release layout (header, tab, label 0/1)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    positives = FIXTURE_TEXTS[:30]
+    negatives = FIXTURE_TEXTS[30:]
+    train = [(t, 1) for t in positives[:22]] + [(t, 0) for t in negatives[:22]]
+    dev = [(t, 1) for t in positives[22:]] + [(t, 0) for t in negatives[22:]]
+    with (folder / "train.tsv").open("w") as f:
+        f.write("sentence\tlabel\n")
+        f.writelines(f"{text} \t{label}\n" for text, label in train)
+    with (folder / "dev.tsv").open("w") as f:
+        f.write("sentence\tlabel\n")
+        f.writelines(f"{text} \t{label}\n" for text, label in dev)
+    with (folder / "test.tsv").open("w") as f:
+        f.write("index\tsentence\n")
+        f.writelines(f"{i}\t{text}\n" for i, (text, _) in enumerate(dev[:6]))
+    return folder
+
+
+@pytest.fixture(scope="session")
+def tiny_model_zip(tmp_path_factory) -> Path:
+    """A zipped tiny BERT classifier (safetensors, own tokenizer) as users upload it."""
+    root = tmp_path_factory.mktemp("tiny-model")
+    model = build_tiny_model(root / "model", FIXTURE_TEXTS, num_labels=2)
+    return zip_model_dir(model, root / "tiny-model.zip")
+
+
+@pytest.fixture
+def sst2_folder(tmp_path) -> Path:
+    return write_sst2_folder(tmp_path / "SST-2")
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _clean_test_storage():
+    from django.conf import settings
+
+    for folder in (Path(settings.MEDIA_ROOT), Path(settings.GLEW_JOBS_DIR)):
+        shutil.rmtree(folder, ignore_errors=True)
+        folder.mkdir(parents=True, exist_ok=True)
+    yield
+
+
+def _worker_env(db_name: str) -> dict:
+    from django.conf import settings
+
+    db = settings.DATABASES["default"]
+    env = dict(os.environ)
+    env.update(
+        DJANGO_SETTINGS_MODULE="leaderboard.settings_test",
+        GLEW_TEST_DATABASE_URL=(
+            f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}"
+            f"/{db_name}"
+        ),
+        GLEW_TEST_BROKER_URL=settings.CELERY_BROKER_URL,
+        GLEW_SANDBOX_THREADS="1",
+    )
+    return env
+
+
+@pytest.fixture(scope="session")
+def celery_worker(django_db_setup, django_db_blocker, tmp_path_factory):
+    """A real Celery worker process on the real broker, using the test database.
+
+    It runs from a separate working directory, as a worker on another machine would:
+    it shares only the broker, the database and file storage with the test process.
+    """
+    from django.conf import settings
+    from django.db import connection
+
+    from leaderboard.celery import app
+
+    app.connection_for_write().default_channel.client.flushdb()
+    log = tmp_path_factory.mktemp("worker") / "worker.log"
+    workdir = tmp_path_factory.mktemp("worker-cwd")
+    with django_db_blocker.unblock():
+        db_name = connection.settings_dict["NAME"]
+    queues = ",".join(sorted(set(settings.GLEW_QUEUES.values())))
+    handle = log.open("w")
+    proc = subprocess.Popen(
+        [
+            sys.executable, "-m", "celery", "-A", "leaderboard", "worker",
+            "-Q", queues, "--concurrency", "1", "--loglevel", "INFO",
+            "--hostname", f"test-worker-{os.getpid()}@%h", "--without-mingle",
+            "--without-gossip",
+        ],
+        cwd=workdir,
+        env={**_worker_env(db_name), "PYTHONPATH": str(REPO)},
+        stdout=handle,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    deadline = time.monotonic() + 60
+    while "ready." not in log.read_text():
+        if proc.poll() is not None or time.monotonic() > deadline:
+            raise RuntimeError(f"Celery worker did not start:\n{log.read_text()[-3000:]}")
+        time.sleep(0.3)
+    yield proc
+    os.killpg(proc.pid, 15)
+    try:
+        proc.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, 9)
+    handle.close()

@@ -1,0 +1,124 @@
+"""The spine end to end: import real-layout data, upload a model through the API, let a
+real Celery worker fine-tune it in the real bubblewrap sandbox, see it ranked."""
+
+import csv
+import io
+import json
+import time
+import zipfile
+
+import pytest
+from django.core.files.storage import default_storage
+from django.core.management import call_command
+from rest_framework.test import APIClient
+from sklearn.metrics import accuracy_score
+
+from leaderboard.submissions.models import Evaluation, Result
+
+pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
+
+TERMINAL = {"finished", "failed", "cancelled"}
+
+
+def wait_for_submission(client: APIClient, submission_id: int, timeout: float = 300):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        body = client.get(f"/api/v1/submissions/{submission_id}").json()
+        if body["status"] in TERMINAL and all(
+            e["status"] in TERMINAL for e in body["evaluations"]
+        ):
+            return body
+        time.sleep(1)
+    raise AssertionError(f"submission {submission_id} did not finish: {body}")
+
+
+@pytest.fixture
+def api(django_user_model) -> APIClient:
+    django_user_model.objects.create_user("ada", password="correct horse battery")
+    client = APIClient()
+    token = client.post(
+        "/api/v1/auth/token",
+        {"username": "ada", "password": "correct horse battery"},
+        format="json",
+    ).json()["token"]
+    client.credentials(HTTP_AUTHORIZATION=f"Token {token}")
+    return client
+
+
+def test_uploaded_model_is_fine_tuned_scored_and_ranked(
+    celery_worker, api, sst2_folder, tiny_model_zip
+):
+    call_command("import_task", "glue/sst2", str(sst2_folder))
+
+    with tiny_model_zip.open("rb") as archive:
+        response = api.post(
+            "/api/v1/submissions",
+            {
+                "archive": archive,
+                "name": "tiny-bert",
+                "tasks": "glue/sst2",
+                "recipe": "smoke",
+                "visibility": "public",
+            },
+            format="multipart",
+        )
+    assert response.status_code == 201, response.content
+    submission_id = response.json()["id"]
+
+    body = wait_for_submission(api, submission_id)
+    assert body["status"] == "finished", body
+    (evaluation,) = body["evaluations"]
+    assert evaluation["status"] == "finished", evaluation
+    assert evaluation["efficiency"]["params"] > 0
+    assert evaluation["efficiency"]["train_examples_per_s"] > 0
+    assert evaluation["manifest"]["model_sha256"]
+    assert evaluation["manifest"]["sandbox"] == "bubblewrap"
+
+    # An independent computation on the same predictions gives the same score.
+    result = Result.objects.get(evaluation_id=evaluation["id"])
+    with default_storage.open(result.predictions["validation"]) as handle:
+        predicted = [json.loads(line)["prediction"] for line in handle]
+    with (sst2_folder / "dev.tsv").open() as handle:
+        rows = list(csv.DictReader(handle, delimiter="\t", quoting=csv.QUOTE_NONE))
+    expected = accuracy_score([int(r["label"]) for r in rows], predicted)
+    assert evaluation["scores"]["accuracy"] == pytest.approx(expected, abs=1e-12)
+
+    board = api.get("/api/v1/leaderboards/glue").json()
+    (row,) = board["rows"]
+    assert row["submission"] == submission_id
+    assert row["rank"] == 1
+    assert row["tasks"]["glue/sst2"] == pytest.approx(expected, abs=1e-12)
+    assert row["score"] == pytest.approx(expected, abs=1e-12)
+
+    page = api.get(f"/submissions/{submission_id}/")
+    assert page.status_code == 200
+    assert b"finished" in page.content
+
+
+def test_a_model_that_cannot_load_fails_in_plain_words(celery_worker, api, sst2_folder):
+    call_command("import_task", "glue/sst2", str(sst2_folder))
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        # A valid config but no tokenizer files and no weights: nothing can tokenize.
+        archive.writestr(
+            "config.json",
+            json.dumps({"model_type": "bert", "hidden_size": 32, "num_hidden_layers": 1,
+                        "num_attention_heads": 2, "intermediate_size": 64,
+                        "vocab_size": 100}),
+        )
+    buffer.seek(0)
+    buffer.name = "broken.zip"
+    response = api.post(
+        "/api/v1/submissions",
+        {"archive": buffer, "name": "broken", "tasks": "glue/sst2", "recipe": "smoke"},
+        format="multipart",
+    )
+    assert response.status_code == 201, response.content
+    body = wait_for_submission(api, response.json()["id"])
+    assert body["status"] == "failed"
+    (evaluation,) = body["evaluations"]
+    assert evaluation["error"]["code"].startswith("execute.")
+    assert evaluation["error"]["message"]
+    row = Evaluation.objects.get(pk=evaluation["id"])
+    assert row.log_tail, "the log tail is kept for the submission page"
+    assert not Result.objects.filter(evaluation=row).exists()
