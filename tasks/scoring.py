@@ -1,0 +1,144 @@
+"""Turning predictions into scores: per metric, per task, per suite.
+
+Score keys: a task with one scored split reports each metric under its own name
+(``"accuracy"``, ``"f1"``, ``"pearson"``); a task with several scored splits
+suffixes the split, dropping a leading ``"validation_"`` (MNLI:
+``"accuracy_matched"``, ``"accuracy_mismatched"``). The scored splits are the
+task's ``eval_splits``; a task without any (GLUE's AX) is scored on its
+``test_splits`` when the caller holds their labels.
+
+All values are fractions as the metric functions return them (not percentages).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping, Sequence
+
+from tasks.errors import UserError
+from tasks.metrics import compute
+from tasks.specs import SuiteSpec, TaskSpec
+
+
+def scored_splits(task: TaskSpec) -> tuple[str, ...]:
+    """The splits whose predictions are scored for ``task``."""
+    return task.eval_splits or task.test_splits
+
+
+def score_key(task: TaskSpec, metric: str, split: str) -> str:
+    """The result key of ``metric`` on ``split`` (see the module docstring)."""
+    if len(scored_splits(task)) == 1:
+        return metric
+    return f"{metric}_{split.removeprefix('validation_')}"
+
+
+def score_keys(task: TaskSpec) -> tuple[str, ...]:
+    """Every key :func:`score_predictions` returns for ``task``, in order.
+
+    >>> from tasks.registry import get_task
+    >>> score_keys(get_task("glue/mnli"))
+    ('accuracy_matched', 'accuracy_mismatched')
+    >>> score_keys(get_task("glue/mrpc"))
+    ('f1', 'accuracy')
+    """
+    return tuple(
+        score_key(task, metric, split)
+        for split in scored_splits(task)
+        for metric in task.metrics
+    )
+
+
+def _check_predictions(task: TaskSpec, split: str, predictions: Sequence) -> None:
+    """Refuse predictions that are not valid outputs, instead of scoring nonsense."""
+    for i, value in enumerate(predictions):
+        if isinstance(value, bool):
+            ok = False
+        elif task.labels is not None:
+            ok = isinstance(value, int) and 0 <= value < len(task.labels)
+        else:
+            ok = isinstance(value, (int, float)) and math.isfinite(value)
+        if not ok:
+            kind = (
+                f"a class index below {len(task.labels)}"
+                if task.labels is not None
+                else "a finite number"
+            )
+            raise UserError(
+                "scoring.invalid_prediction",
+                f"{task.name} {split}: prediction {i} is {value!r}, not {kind}",
+            )
+
+
+def score_predictions(
+    task: TaskSpec,
+    predictions: Mapping[str, Sequence],
+    references: Mapping[str, Sequence],
+) -> dict[str, float]:
+    """Score predictions against references for every scored split of ``task``.
+
+    ``predictions`` and ``references`` map split -> values in the same row order.
+    A scored split missing from either is an error: a partial score would look
+    like a complete one on the leaderboard.
+    """
+    scores: dict[str, float] = {}
+    for split in scored_splits(task):
+        if split not in predictions or split not in references:
+            raise UserError(
+                "scoring.missing_split",
+                f"{task.name}: predictions and references are needed for {split!r}",
+            )
+        preds, refs = predictions[split], references[split]
+        if len(preds) != len(refs):
+            raise UserError(
+                "scoring.length_mismatch",
+                f"{task.name} {split}: {len(preds)} predictions for {len(refs)} rows",
+            )
+        _check_predictions(task, split, preds)
+        for metric in task.metrics:
+            scores[score_key(task, metric, split)] = compute(metric, preds, refs)
+    return scores
+
+
+def task_score(task: TaskSpec, scores: Mapping[str, float]) -> float:
+    """One number for the task: the unweighted mean of its metric values.
+
+    MRPC counts as mean(f1, accuracy); MNLI as mean(matched, mismatched) accuracy.
+    """
+    missing = [key for key in score_keys(task) if key not in scores]
+    if missing:
+        raise UserError(
+            "scoring.missing_metric", f"{task.name}: no value for {', '.join(missing)}"
+        )
+    values = [float(scores[key]) for key in score_keys(task)]
+    return sum(values) / len(values)
+
+
+def suite_score(
+    suite: SuiteSpec,
+    task_scores: Mapping[str, float],
+    *,
+    tasks: Iterable[str] | None = None,
+) -> float | None:
+    """The suite's score from task scores keyed by task name (``"glue/cola"``).
+
+    Only tasks with ``in_suite_score`` count (GLUE's AX does not); until every one
+    of them has a finite value the suite has no score (None), because a mean over
+    the tasks done so far would rank a half-evaluated model. ``tasks`` narrows the
+    rule to the scored tasks a deployment has data for (a platform without MNLI's
+    files still ranks models on the rest, and says so next to the score).
+    """
+    if suite.score_rule != "mean_of_task_means":  # the only rule so far
+        raise ValueError(f"unknown score rule {suite.score_rule!r}")
+    counted = suite.scored_tasks
+    if tasks is not None:
+        wanted = set(tasks)
+        counted = tuple(task for task in counted if task.name in wanted)
+    values = []
+    for task in counted:
+        value = task_scores.get(task.name)
+        if value is None or not math.isfinite(value):
+            return None
+        values.append(float(value))
+    if not values:
+        return None
+    return sum(values) / len(values)

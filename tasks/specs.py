@@ -1,0 +1,390 @@
+"""Task and suite specs, and the loader that reads them from ``catalogue/*.toml``.
+
+The catalogue is data, not code: each TOML file declares one suite and its tasks.
+Loading validates everything a typo could break (unknown keys, unknown metrics or
+importer options, a primary metric that is not computed, splits without files) and
+fails with a :class:`~tasks.errors.CatalogueError` naming the file and the task,
+because a catalogue mistake found at the first request is far cheaper than one found
+in a published leaderboard. ``tomllib`` itself rejects duplicate keys and tables.
+
+Files are read lazily on first use (:func:`default_catalogue`) and then cached;
+nothing is executed while parsing.
+"""
+
+from __future__ import annotations
+
+import functools
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any
+
+from tasks.errors import CatalogueError
+
+CATALOGUE_DIR = Path(__file__).parent / "catalogue"
+
+TASK_TYPES = ("classification", "regression")
+SCORE_RULES = ("mean_of_task_means",)
+
+
+@dataclass(frozen=True)
+class TaskSpec:
+    """One task: what the inputs and labels are, how it is scored, where its files are.
+
+    ``version`` is bumped whenever a change could move scores (data, labels, metric);
+    results store it so a leaderboard never mixes versions.
+    """
+
+    name: str
+    suite: str
+    key: str
+    title: str
+    description: str
+    version: int
+    type: str
+    text_fields: tuple[str, ...]
+    labels: tuple[str, ...] | None
+    metrics: tuple[str, ...]
+    primary_metric: str
+    train_split: str | None
+    eval_splits: tuple[str, ...]
+    test_splits: tuple[str, ...]
+    in_suite_score: bool
+    importer: str
+    folder: str
+    files: Mapping[str, str]
+    importer_options: Mapping[str, Any] = field(default_factory=dict)
+    # A task with no training data of its own (GLUE's AX) is predicted with the
+    # model fine-tuned on this task.
+    predict_with: str | None = None
+
+    @property
+    def num_labels(self) -> int:
+        """Number of classes; 1 for regression (one output, as HF models count it)."""
+        return len(self.labels) if self.labels is not None else 1
+
+    @property
+    def splits(self) -> tuple[str, ...]:
+        """Every split the task declares: train (if any), eval, then test."""
+        train = (self.train_split,) if self.train_split else ()
+        return train + self.eval_splits + self.test_splits
+
+    def is_labelled(self, split: str) -> bool:
+        """Whether rows of ``split`` carry labels in the original release."""
+        return split not in self.test_splits
+
+
+@dataclass(frozen=True)
+class SuiteSpec:
+    """A suite: its tasks and the rule that combines their scores into one number."""
+
+    name: str
+    title: str
+    description: str
+    score_rule: str
+    score_rule_text: str
+    tasks: tuple[TaskSpec, ...]
+
+    @property
+    def scored_tasks(self) -> tuple[TaskSpec, ...]:
+        """The tasks that count towards the suite score."""
+        return tuple(t for t in self.tasks if t.in_suite_score)
+
+
+@dataclass(frozen=True)
+class Catalogue:
+    """Every suite loaded from one catalogue folder."""
+
+    suites: tuple[SuiteSpec, ...]
+
+
+_SUITE_KEYS = {
+    "name": str,
+    "title": str,
+    "description": str,
+    "score_rule": str,
+    "score_rule_text": str,
+}
+_TASK_REQUIRED = {
+    "title": str,
+    "description": str,
+    "version": int,
+    "type": str,
+    "text_fields": list,
+    "metrics": list,
+    "primary_metric": str,
+    "eval_splits": list,
+    "test_splits": list,
+    "in_suite_score": bool,
+    "importer": str,
+    "folder": str,
+    "files": dict,
+}
+_TASK_OPTIONAL = {
+    "labels": list,
+    "train_split": str,
+    "importer_options": dict,
+    "predict_with": str,
+}
+
+
+def load_spec_file(path: str | Path) -> SuiteSpec:
+    """Read and validate one catalogue file declaring a suite and its tasks."""
+    path = Path(path)
+    try:
+        with path.open("rb") as f:
+            data = tomllib.load(f)
+    except tomllib.TOMLDecodeError as exc:
+        # tomllib reports duplicate keys and tables here, with line and column.
+        raise CatalogueError("catalogue.invalid_toml", str(exc), file=path) from exc
+    except OSError as exc:
+        raise CatalogueError("catalogue.unreadable", str(exc), file=path) from exc
+
+    _check_keys(data, {"suite": dict, "tasks": dict}, set(), path, None, "file")
+    suite_table = data["suite"]
+    _check_keys(suite_table, _SUITE_KEYS, set(), path, None, "[suite]")
+    suite_name = suite_table["name"]
+    if suite_table["score_rule"] not in SCORE_RULES:
+        raise CatalogueError(
+            "catalogue.unknown_score_rule",
+            f"unknown score_rule {suite_table['score_rule']!r}; "
+            f"known: {', '.join(SCORE_RULES)}",
+            file=path,
+        )
+    tasks = tuple(
+        _parse_task(suite_name, key, table, path)
+        for key, table in data["tasks"].items()
+    )
+    if not tasks:
+        raise CatalogueError("catalogue.no_tasks", "the suite has no tasks", file=path)
+    return SuiteSpec(
+        name=suite_name,
+        title=suite_table["title"],
+        description=suite_table["description"],
+        score_rule=suite_table["score_rule"],
+        score_rule_text=suite_table["score_rule_text"],
+        tasks=tasks,
+    )
+
+
+def load_catalogue(directory: str | Path = CATALOGUE_DIR) -> Catalogue:
+    """Load every ``*.toml`` file in ``directory`` and check names across files."""
+    directory = Path(directory)
+    suites: list[SuiteSpec] = []
+    seen: dict[str, Path] = {}
+    task_names: set[str] = set()
+    for path in sorted(directory.glob("*.toml")):
+        suite = load_spec_file(path)
+        if suite.name in seen:
+            raise CatalogueError(
+                "catalogue.duplicate_suite",
+                f"suite {suite.name!r} is also declared in {seen[suite.name]}",
+                file=path,
+            )
+        seen[suite.name] = path
+        suites.append(suite)
+        task_names.update(t.name for t in suite.tasks)
+    for suite in suites:
+        for task in suite.tasks:
+            if task.predict_with is not None and task.predict_with not in task_names:
+                raise CatalogueError(
+                    "catalogue.unknown_task",
+                    f"predict_with names unknown task {task.predict_with!r}",
+                    file=seen[suite.name],
+                    task=task.key,
+                )
+    return Catalogue(suites=tuple(suites))
+
+
+@functools.cache
+def default_catalogue() -> Catalogue:
+    """The catalogue shipped in ``tasks/catalogue``, loaded once on first use."""
+    return load_catalogue(CATALOGUE_DIR)
+
+
+def _check_keys(
+    table: dict[str, Any],
+    required: dict[str, type],
+    optional: dict[str, type] | set[str],
+    path: Path,
+    task: str | None,
+    where: str,
+) -> None:
+    """Refuse unknown keys, missing keys and values of the wrong type."""
+    import difflib
+
+    allowed = dict(required) | (dict(optional) if isinstance(optional, dict) else {})
+    for key in table:
+        if key not in allowed:
+            close = difflib.get_close_matches(key, list(allowed), n=1)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            raise CatalogueError(
+                "catalogue.unknown_key",
+                f"unknown key {key!r} in {where}{hint}",
+                file=path,
+                task=task,
+            )
+    for key in required:
+        if key not in table:
+            raise CatalogueError(
+                "catalogue.missing_key",
+                f"missing key {key!r} in {where}",
+                file=path,
+                task=task,
+            )
+    for key, value in table.items():
+        expected = allowed[key]
+        # bool is an int subclass; a version of `true` is a typo, not a number.
+        wrong = not isinstance(value, expected) or (
+            expected is int and isinstance(value, bool)
+        )
+        if wrong:
+            raise CatalogueError(
+                "catalogue.wrong_type",
+                f"{key!r} in {where} must be a {expected.__name__}, "
+                f"got {type(value).__name__}",
+                file=path,
+                task=task,
+            )
+
+
+def _string_tuple(
+    table: dict[str, Any], key: str, path: Path, task: str
+) -> tuple[str, ...]:
+    values = table[key]
+    if not all(isinstance(v, str) and v for v in values):
+        raise CatalogueError(
+            "catalogue.wrong_type",
+            f"{key!r} must be a list of non-empty strings",
+            file=path,
+            task=task,
+        )
+    if len(set(values)) != len(values):
+        raise CatalogueError(
+            "catalogue.duplicate_value",
+            f"{key!r} lists a value twice: {values}",
+            file=path,
+            task=task,
+        )
+    return tuple(values)
+
+
+def _parse_task(suite: str, key: str, table: Any, path: Path) -> TaskSpec:
+    def fail(code: str, message: str) -> CatalogueError:
+        return CatalogueError(code, message, file=path, task=key)
+
+    if not isinstance(table, dict):
+        raise fail("catalogue.wrong_type", "a task must be a table")
+    _check_keys(table, _TASK_REQUIRED, _TASK_OPTIONAL, path, key, f"[tasks.{key}]")
+
+    if table["version"] < 1:
+        raise fail("catalogue.invalid_version", "version must be an integer >= 1")
+    task_type = table["type"]
+    if task_type not in TASK_TYPES:
+        raise fail(
+            "catalogue.unknown_task_type",
+            f"unknown task type {task_type!r}; known: {', '.join(TASK_TYPES)}",
+        )
+
+    labels: tuple[str, ...] | None = None
+    if task_type == "classification":
+        if "labels" not in table:
+            raise fail("catalogue.missing_key", "a classification task needs 'labels'")
+        labels = _string_tuple(table, "labels", path, key)
+        if len(labels) < 2:
+            raise fail("catalogue.invalid_labels", "a classifier needs two labels")
+    elif "labels" in table:
+        raise fail("catalogue.unexpected_key", "a regression task has no 'labels'")
+
+    text_fields = _string_tuple(table, "text_fields", path, key)
+    if not text_fields:
+        raise fail("catalogue.missing_key", "'text_fields' is empty")
+    if {"idx", "label"} & set(text_fields):
+        raise fail("catalogue.reserved_name", "'idx' and 'label' are reserved names")
+
+    # Imported here, not at module level: metrics and importers use the registry,
+    # which imports this module.
+    from tasks.metrics import METRICS
+
+    metrics = _string_tuple(table, "metrics", path, key)
+    if not metrics:
+        raise fail("catalogue.missing_key", "'metrics' is empty")
+    for metric in metrics:
+        if metric not in METRICS:
+            from tasks.registry import did_you_mean
+
+            raise fail(
+                "catalogue.unknown_metric",
+                f"unknown metric {metric!r}.{did_you_mean(metric, METRICS.names())}",
+            )
+    if table["primary_metric"] not in metrics:
+        raise fail(
+            "catalogue.primary_metric_not_computed",
+            f"primary_metric {table['primary_metric']!r} is not in metrics {metrics}",
+        )
+
+    train_split = table.get("train_split")
+    eval_splits = _string_tuple(table, "eval_splits", path, key)
+    test_splits = _string_tuple(table, "test_splits", path, key)
+    all_splits = ((train_split,) if train_split else ()) + eval_splits + test_splits
+    if len(set(all_splits)) != len(all_splits):
+        raise fail(
+            "catalogue.duplicate_split", f"a split is declared twice: {all_splits}"
+        )
+    if not eval_splits and not test_splits:
+        raise fail("catalogue.no_splits", "a task needs eval_splits or test_splits")
+
+    files = table["files"]
+    for split, filename in files.items():
+        if split not in all_splits:
+            raise fail(
+                "catalogue.unknown_split", f"files names undeclared split {split!r}"
+            )
+        if not isinstance(filename, str) or not filename:
+            raise fail("catalogue.wrong_type", f"files.{split} must be a file name")
+    for split in all_splits:
+        if split not in files:
+            raise fail(
+                "catalogue.missing_file", f"split {split!r} has no entry in files"
+            )
+
+    importer_options = table.get("importer_options", {})
+    from tasks.importers import IMPORTERS
+
+    if table["importer"] not in IMPORTERS:
+        from tasks.registry import did_you_mean
+
+        raise fail(
+            "catalogue.unknown_importer",
+            f"unknown importer {table['importer']!r}."
+            f"{did_you_mean(table['importer'], IMPORTERS.names())}",
+        )
+    spec = TaskSpec(
+        name=f"{suite}/{key}",
+        suite=suite,
+        key=key,
+        title=table["title"],
+        description=table["description"],
+        version=table["version"],
+        type=task_type,
+        text_fields=text_fields,
+        labels=labels,
+        metrics=metrics,
+        primary_metric=table["primary_metric"],
+        train_split=train_split,
+        eval_splits=eval_splits,
+        test_splits=test_splits,
+        in_suite_score=table["in_suite_score"],
+        importer=table["importer"],
+        folder=table["folder"],
+        files=MappingProxyType(dict(files)),
+        importer_options=MappingProxyType(dict(importer_options)),
+        predict_with=table.get("predict_with"),
+    )
+    try:
+        IMPORTERS[spec.importer].check_options(spec)
+    except ValueError as exc:
+        raise fail("catalogue.invalid_importer_options", str(exc)) from exc
+    return spec

@@ -1,0 +1,1 @@
+"""Tests of runners/: recipes and the in-sandbox program."""
