@@ -58,7 +58,8 @@ def api_exception_handler(exc: Exception, context: dict) -> Response | None:
         return Response({"error": exc.message, "code": exc.code}, status=code)
     if isinstance(exc, Http404):
         return Response(
-            {"error": "Not found.", "code": "not_found"}, status=status.HTTP_404_NOT_FOUND
+            {"error": "Not found.", "code": "not_found"},
+            status=status.HTTP_404_NOT_FOUND,
         )
     response = exception_handler(exc, context)
     if response is None:

@@ -100,7 +100,10 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [
-    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {
+        "NAME": "django.contrib.auth.password_validation."
+        "UserAttributeSimilarityValidator"
+    },
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
@@ -124,7 +127,7 @@ LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "home"
 
-# Uploads: everything over 2.5 MiB is streamed to a temporary file, never held in memory.
+# Uploads over 2.5 MiB are streamed to a temporary file, never held in memory.
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
 FILE_UPLOAD_TEMP_DIR = None
 DATA_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
@@ -173,7 +176,9 @@ GLEW_QUEUES = {
 # Development only: run jobs without bubblewrap. Logged loudly on every job.
 GLEW_ALLOW_UNSANDBOXED = _env_bool("GLEW_ALLOW_UNSANDBOXED", False)
 GLEW_SANDBOX_THREADS = int(os.environ.get("GLEW_SANDBOX_THREADS", os.cpu_count() or 1))
-GLEW_SANDBOX_MEMORY_BYTES = int(os.environ.get("GLEW_SANDBOX_MEMORY_BYTES", 16 * 1024**3))
+GLEW_SANDBOX_MEMORY_BYTES = int(
+    os.environ.get("GLEW_SANDBOX_MEMORY_BYTES", 16 * 1024**3)
+)
 GLEW_SANDBOX_MAX_FILE_BYTES = int(
     os.environ.get("GLEW_SANDBOX_MAX_FILE_BYTES", 4 * 1024**3)
 )
@@ -183,7 +188,9 @@ GLEW_DATA_DIR = os.environ.get("GLEW_DATA_DIR", "")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}
+    },
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "loggers": {"glew": {"handlers": ["console"], "level": "INFO"}},
 }

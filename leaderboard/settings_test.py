@@ -17,9 +17,7 @@ DATABASES = {
         )
     )
 }
-CELERY_BROKER_URL = os.environ.get(
-    "GLEW_TEST_BROKER_URL", "redis://127.0.0.1:6379/15"
-)
+CELERY_BROKER_URL = os.environ.get("GLEW_TEST_BROKER_URL", "redis://127.0.0.1:6379/15")
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 # Fixed places (not temp dirs) so the Celery worker process the integration tests

@@ -14,7 +14,6 @@ import math
 import os
 import shutil
 import subprocess
-import sys
 import tempfile
 import time
 from collections import deque
@@ -30,7 +29,12 @@ from leaderboard.submissions.models import Evaluation
 from leaderboard.submissions.status import Status
 from runners.archives import ArchiveLimits, extract_archive, inspect_archive
 from runners.recipes import get_recipe
-from runners.sandbox import SandboxLimits, check_sandbox_available, run_in_sandbox
+from runners.sandbox import (
+    SandboxLimits,
+    check_sandbox_available,
+    run_in_sandbox,
+    sandbox_python,
+)
 from tasks import registry, scoring
 from tasks.errors import GlewError, PlatformError, UserError
 from tasks.specs import TaskSpec
@@ -48,7 +52,9 @@ def evaluation_execute(*, evaluation_id: int) -> None:
     if evaluation is None:
         log.info("evaluation %s: nothing to do (already terminal)", evaluation_id)
         return
-    job_dir = Path(settings.GLEW_JOBS_DIR) / f"eval-{evaluation.pk}-{evaluation.attempts}"
+    job_dir = (
+        Path(settings.GLEW_JOBS_DIR) / f"eval-{evaluation.pk}-{evaluation.attempts}"
+    )
     tail: deque[str] = deque(maxlen=TAIL_LINES)
     try:
         spec = registry.get_task(evaluation.task.name)
@@ -57,18 +63,27 @@ def evaluation_execute(*, evaluation_id: int) -> None:
         if outcome is not None:
             code, message = outcome
             services.evaluation_fail(
-                evaluation_id=evaluation.pk, code=code, message=message,
+                evaluation_id=evaluation.pk,
+                code=code,
+                message=message,
                 log_tail="\n".join(tail),
             )
             return
-        if services.evaluation_move(evaluation_id=evaluation.pk, to=Status.SCORING) is None:
+        if (
+            services.evaluation_move(evaluation_id=evaluation.pk, to=Status.SCORING)
+            is None
+        ):
             log.info("evaluation %s was cancelled while running", evaluation.pk)
             return
         _score_and_publish(evaluation=evaluation, spec=spec, job_dir=job_dir, tail=tail)
     except GlewError as error:
-        log.warning("evaluation %s failed: %s %s", evaluation.pk, error.code, error.message)
+        log.warning(
+            "evaluation %s failed: %s %s", evaluation.pk, error.code, error.message
+        )
         services.evaluation_fail(
-            evaluation_id=evaluation.pk, code=error.code, message=error.message,
+            evaluation_id=evaluation.pk,
+            code=error.code,
+            message=error.message,
             log_tail="\n".join(tail),
         )
     except Exception as error:  # noqa: BLE001 - any crash must end as a failed row
@@ -77,7 +92,8 @@ def evaluation_execute(*, evaluation_id: int) -> None:
             evaluation_id=evaluation.pk,
             code="platform.worker_crashed",
             message=f"The platform failed while running this evaluation "
-            f"({type(error).__name__}: {error}). It is our fault; an admin can re-run it.",
+            f"({type(error).__name__}: {error}). It is our fault; an admin can "
+            "re-run it.",
             log_tail="\n".join(tail),
         )
     finally:
@@ -149,12 +165,15 @@ def _materialize_model(*, evaluation: Evaluation, dest: Path) -> None:
     cache = Path(settings.GLEW_JOBS_DIR) / "models" / archive.sha256
     if not (cache / ".complete").exists():
         cache.parent.mkdir(parents=True, exist_ok=True)
-        staging = Path(tempfile.mkdtemp(prefix=f"{archive.sha256[:12]}-", dir=cache.parent))
+        staging = Path(
+            tempfile.mkdtemp(prefix=f"{archive.sha256[:12]}-", dir=cache.parent)
+        )
         try:
             zip_path = staging / "archive.zip"
-            with default_storage.open(archive.storage_name, "rb") as src, zip_path.open(
-                "wb"
-            ) as dst:
+            with (
+                default_storage.open(archive.storage_name, "rb") as src,
+                zip_path.open("wb") as dst,
+            ):
                 shutil.copyfileobj(src, dst, 1024 * 1024)
             info = inspect_archive(zip_path, ArchiveLimits())
             model_dir = extract_archive(zip_path, info, staging / "model")
@@ -165,7 +184,9 @@ def _materialize_model(*, evaluation: Evaluation, dest: Path) -> None:
                 os.replace(model_dir, cache)
         finally:
             remove_tree(staging)
-    shutil.copytree(cache, dest, copy_function=os.link, ignore=shutil.ignore_patterns(".complete"))
+    shutil.copytree(
+        cache, dest, copy_function=os.link, ignore=shutil.ignore_patterns(".complete")
+    )
 
 
 # --- running the sandbox --------------------------------------------------------------
@@ -184,14 +205,16 @@ def _run_sandbox(
         tail.append(line[:2000])
         if line.startswith(PROGRESS_PREFIX):
             try:
-                progress.update(json.loads(line[len(PROGRESS_PREFIX):]))
+                progress.update(json.loads(line[len(PROGRESS_PREFIX) :]))
             except json.JSONDecodeError:
                 pass
         now = time.monotonic()
         if now - last_report[0] >= PROGRESS_INTERVAL_S:
             last_report[0] = now
             services.evaluation_report_progress(
-                evaluation_id=evaluation.pk, progress=dict(progress), log_tail="\n".join(tail)
+                evaluation_id=evaluation.pk,
+                progress=dict(progress),
+                log_tail="\n".join(tail),
             )
 
     limit = settings.GLEW_TIME_LIMITS.get(evaluation.recipe_name, 3600)
@@ -204,7 +227,7 @@ def _run_sandbox(
     log_path = job_dir.parent / f"{job_dir.name}.log"
     result = run_in_sandbox(
         job_dir=job_dir,
-        argv=[sys.executable, "-m", "runners.execute", "/job/spec.json"],
+        argv=[sandbox_python(), "-s", "-P", "-m", "runners.execute", "/job/spec.json"],
         limits=limits,
         log_path=log_path,
         on_line=on_line,
@@ -309,25 +332,35 @@ def read_predictions(path: Path, *, rows: list[dict], spec: TaskSpec) -> list:
                     f"Line {number} of the {path.stem} predictions is for idx {idx}, "
                     "not the row in that position.",
                 )
-            out.append(_check_value(value, spec=spec, where=f"{path.stem} line {number}"))
+            out.append(
+                _check_value(value, spec=spec, where=f"{path.stem} line {number}")
+            )
     if len(out) != len(rows):
         raise UserError(
             "scoring.bad_predictions",
-            f"The {path.stem} predictions have {len(out)} rows; the split has {len(rows)}.",
+            f"The {path.stem} predictions have {len(out)} rows; the split has "
+            f"{len(rows)}.",
         )
     return out
 
 
 def _check_value(value: object, *, spec: TaskSpec, where: str) -> int | float:
     if spec.type == "regression":
-        if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(
-            value
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, int | float)
+            or not math.isfinite(value)
         ):
             raise UserError(
-                "scoring.bad_predictions", f"The prediction at {where} is not a finite number."
+                "scoring.bad_predictions",
+                f"The prediction at {where} is not a finite number.",
             )
         return float(value)
-    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < spec.num_labels:
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int)
+        or not 0 <= value < spec.num_labels
+    ):
         raise UserError(
             "scoring.bad_predictions",
             f"The prediction at {where} is not a label index below {spec.num_labels}.",
@@ -341,10 +374,13 @@ def _read_measurements(job_dir: Path) -> dict:
         data = json.loads(path.read_text())
     except (OSError, json.JSONDecodeError):
         raise PlatformError(
-            "scoring.missing_measurements", "The run wrote no readable measurements.json."
+            "scoring.missing_measurements",
+            "The run wrote no readable measurements.json.",
         ) from None
     if not isinstance(data, dict):
-        raise PlatformError("scoring.missing_measurements", "measurements.json is not an object.")
+        raise PlatformError(
+            "scoring.missing_measurements", "measurements.json is not an object."
+        )
     return data
 
 
@@ -366,7 +402,7 @@ EFFICIENCY_KEYS = (
 
 
 def efficiency_from(measurements: dict) -> dict:
-    """The efficiency figures of a Result: the measured keys, None where not measured."""
+    """The efficiency figures of a Result: measured keys, None where not measured."""
     return {key: measurements.get(key) for key in EFFICIENCY_KEYS}
 
 

@@ -52,7 +52,12 @@ def sst2_folder(tmp_path) -> Path:
 
 
 @pytest.fixture(autouse=True, scope="session")
-def _clean_test_storage():
+def _clean_test_storage(request):
+    """Start every session with empty test storage (when Django is in play at all:
+    the plain-Python layers' tests also run with ``-p no:django``)."""
+    if not request.config.pluginmanager.hasplugin("django"):
+        yield
+        return
     from django.conf import settings
 
     for folder in (Path(settings.MEDIA_ROOT), Path(settings.GLEW_JOBS_DIR)):
@@ -99,9 +104,21 @@ def celery_worker(django_db_setup, django_db_blocker, tmp_path_factory):
     handle = log.open("w")
     proc = subprocess.Popen(
         [
-            sys.executable, "-m", "celery", "-A", "leaderboard", "worker",
-            "-Q", queues, "--concurrency", "1", "--loglevel", "INFO",
-            "--hostname", f"test-worker-{os.getpid()}@%h", "--without-mingle",
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "leaderboard",
+            "worker",
+            "-Q",
+            queues,
+            "--concurrency",
+            "1",
+            "--loglevel",
+            "INFO",
+            "--hostname",
+            f"test-worker-{os.getpid()}@%h",
+            "--without-mingle",
             "--without-gossip",
         ],
         cwd=workdir,
@@ -113,7 +130,9 @@ def celery_worker(django_db_setup, django_db_blocker, tmp_path_factory):
     deadline = time.monotonic() + 60
     while "ready." not in log.read_text():
         if proc.poll() is not None or time.monotonic() > deadline:
-            raise RuntimeError(f"Celery worker did not start:\n{log.read_text()[-3000:]}")
+            raise RuntimeError(
+                f"Celery worker did not start:\n{log.read_text()[-3000:]}"
+            )
         time.sleep(0.3)
     yield proc
     os.killpg(proc.pid, 15)

@@ -1,4 +1,7 @@
-"""Shapes of API input and output. Serializers check shape only; rules live in services."""
+"""Shapes of API input and output.
+
+Serializers check shape only; rules live in services.
+"""
 
 from django.urls import reverse
 from rest_framework import serializers
@@ -28,7 +31,10 @@ def evaluation_data(evaluation: Evaluation) -> dict:
         "id": evaluation.pk,
         "task": evaluation.task.name,
         "seed": evaluation.seed,
-        "recipe": {"name": evaluation.recipe_name, "version": evaluation.recipe_version},
+        "recipe": {
+            "name": evaluation.recipe_name,
+            "version": evaluation.recipe_version,
+        },
         "status": evaluation.status,
         "attempts": evaluation.attempts,
         "progress": evaluation.progress or None,

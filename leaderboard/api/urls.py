@@ -16,8 +16,12 @@ urlpatterns = [
         name="api-submission-cancel",
     ),
     path(
-        "leaderboards/<slug:suite>", views.LeaderboardView.as_view(), name="api-leaderboard"
+        "leaderboards/<slug:suite>",
+        views.LeaderboardView.as_view(),
+        name="api-leaderboard",
     ),
     path("suites", views.SuiteListView.as_view(), name="api-suites"),
-    path("suites/<slug:suite>", views.SuiteDetailView.as_view(), name="api-suite-detail"),
+    path(
+        "suites/<slug:suite>", views.SuiteDetailView.as_view(), name="api-suite-detail"
+    ),
 ]

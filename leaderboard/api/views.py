@@ -77,8 +77,12 @@ class SubmissionListView(APIView):
             submission, selectors.submission_evaluations(submission), request
         )
         return Response(
-            {"id": body["id"], "status": body["status"], "url": body["url"],
-             "evaluations": body["evaluations"]},
+            {
+                "id": body["id"],
+                "status": body["status"],
+                "url": body["url"],
+                "evaluations": body["evaluations"],
+            },
             status=status.HTTP_201_CREATED,
         )
 
@@ -99,7 +103,9 @@ class SubmissionCancelView(APIView):
     def post(self, request, pk: int):
         submission = selectors.submission_get(submission_id=pk, user=request.user)
         with transaction.atomic():
-            cancelled = services.submission_cancel(submission=submission, user=request.user)
+            cancelled = services.submission_cancel(
+                submission=submission, user=request.user
+            )
         return Response({"id": submission.pk, "cancelled": cancelled})
 
 
@@ -112,7 +118,9 @@ class LeaderboardView(APIView):
 
 class SuiteListView(APIView):
     def get(self, request):
-        return Response({"suites": [s.suite_data(x, detail=False) for x in suite_list()]})
+        return Response(
+            {"suites": [s.suite_data(x, detail=False) for x in suite_list()]}
+        )
 
 
 class SuiteDetailView(APIView):

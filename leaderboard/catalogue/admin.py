@@ -7,7 +7,14 @@ from leaderboard.catalogue.models import DatasetVersion, Suite, Task
 
 class TaskInline(admin.TabularInline):
     model = Task
-    fields = ("name", "title", "task_type", "version", "primary_metric", "in_suite_score")
+    fields = (
+        "name",
+        "title",
+        "task_type",
+        "version",
+        "primary_metric",
+        "in_suite_score",
+    )
     readonly_fields = fields
     extra = 0
     can_delete = False
@@ -21,7 +28,14 @@ class SuiteAdmin(admin.ModelAdmin):
 
 @admin.register(Task)
 class TaskAdmin(admin.ModelAdmin):
-    list_display = ("name", "title", "task_type", "version", "primary_metric", "in_suite_score")
+    list_display = (
+        "name",
+        "title",
+        "task_type",
+        "version",
+        "primary_metric",
+        "in_suite_score",
+    )
     list_filter = ("suite", "task_type")
     readonly_fields = ("spec",)
 
@@ -31,6 +45,12 @@ class DatasetVersionAdmin(admin.ModelAdmin):
     list_display = ("task", "sha256", "published", "deprecated", "created_at")
     list_filter = ("published", "deprecated", "task__suite")
     readonly_fields = (
-        "task", "sha256", "counts", "label_distribution", "datasheet", "files", "source",
+        "task",
+        "sha256",
+        "counts",
+        "label_distribution",
+        "datasheet",
+        "files",
+        "source",
         "created_at",
     )

@@ -40,7 +40,9 @@ class Task(models.Model):
     class Meta:
         ordering = ["suite__slug", "key"]
         constraints = [
-            models.UniqueConstraint(fields=["suite", "key"], name="task_unique_in_suite")
+            models.UniqueConstraint(
+                fields=["suite", "key"], name="task_unique_in_suite"
+            )
         ]
 
     def __str__(self) -> str:
@@ -61,7 +63,9 @@ class DatasetVersion(models.Model):
     them before anything is copied into a sandbox, and downloads never include them.
     """
 
-    task = models.ForeignKey(Task, on_delete=models.PROTECT, related_name="dataset_versions")
+    task = models.ForeignKey(
+        Task, on_delete=models.PROTECT, related_name="dataset_versions"
+    )
     sha256 = models.CharField(max_length=64)
     counts = models.JSONField(default=dict)
     label_distribution = models.JSONField(default=dict)
@@ -75,7 +79,9 @@ class DatasetVersion(models.Model):
     class Meta:
         ordering = ["task__name", "-created_at"]
         constraints = [
-            models.UniqueConstraint(fields=["task", "sha256"], name="dataset_version_unique")
+            models.UniqueConstraint(
+                fields=["task", "sha256"], name="dataset_version_unique"
+            )
         ]
 
     def __str__(self) -> str:

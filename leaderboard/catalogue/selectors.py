@@ -19,7 +19,9 @@ def suite_get(slug: str) -> Suite:
     suite = suite_list().filter(slug=slug).first()
     if suite is None:
         names = ", ".join(Suite.objects.values_list("slug", flat=True)) or "none yet"
-        raise UserError("suite.not_found", f"There is no suite '{slug}' (known: {names}).")
+        raise UserError(
+            "suite.not_found", f"There is no suite '{slug}' (known: {names})."
+        )
     return suite
 
 
@@ -31,6 +33,9 @@ def task_get(name: str) -> Task:
 
 
 def dataset_rows(version: DatasetVersion, split: str) -> list[dict]:
-    """The rows of one split of a stored version, labels included (platform-side only)."""
+    """The rows of one split of a stored version, labels included.
+
+    Platform-side only: the worker strips hidden labels before a sandbox sees rows.
+    """
     with default_storage.open(version.files[split], "rb") as handle:
         return [json.loads(line) for line in handle if line.strip()]

@@ -85,7 +85,7 @@ def dataset_version_store(
     Returns ``(version, created)``. The same content imported again is a no-op that
     returns the existing version; different content makes a new version.
     """
-    spec = registry.get_task(dataset.task)
+    spec = dataset.task
     task = Task.objects.filter(name=spec.name).first()
     if task is None:
         catalogue_sync()
@@ -113,13 +113,15 @@ def dataset_version_store(
                 "published": publish,
             },
         )
-    log.info("dataset %s: %s (%s)", version, "imported" if created else "exists", source)
+    log.info(
+        "dataset %s: %s (%s)", version, "imported" if created else "exists", source
+    )
     return version, created
 
 
 def dataset_version_import(
     *, task_name: str, path: Path, format: str | None = None
 ) -> tuple[DatasetVersion, bool]:
-    """Import a task's files in their original release layout (see ``tasks.importers``)."""
+    """Import a task's files in their original release layout (``tasks.importers``)."""
     dataset = load_task(task_name, Path(path), format=format)
     return dataset_version_store(dataset=dataset, source=str(path))

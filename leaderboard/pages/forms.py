@@ -19,8 +19,12 @@ class SubmitForm(forms.Form):
         required=False, help_text="Or single tasks, comma-separated (e.g. glue/rte)."
     )
     recipe = forms.ChoiceField(choices=[(name, name) for name in RECIPE_NAMES])
-    visibility = forms.ChoiceField(choices=[("public", "public"), ("private", "private")])
-    description = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 3}))
+    visibility = forms.ChoiceField(
+        choices=[("public", "public"), ("private", "private")]
+    )
+    description = forms.CharField(
+        required=False, widget=forms.Textarea(attrs={"rows": 3})
+    )
 
 
 class SignupForm(UserCreationForm):

@@ -35,7 +35,8 @@ def suite_leaderboard(request: HttpRequest, suite: str) -> HttpResponse:
     tasks = selectors.leaderboard_tasks(suite_obj)
     rows = selectors.leaderboard_rows(suite=suite_obj, user=request.user)
     table = [
-        {"row": row, "cells": [row.tasks.get(task.name) for task in tasks]} for row in rows
+        {"row": row, "cells": [row.tasks.get(task.name) for task in tasks]}
+        for row in rows
     ]
     return render(
         request,
@@ -85,7 +86,9 @@ def submission_status(request: HttpRequest, pk: int) -> HttpResponse:
 def submission_cancel(request: HttpRequest, pk: int) -> HttpResponse:
     context = _submission_context(request, pk)
     try:
-        count = services.submission_cancel(submission=context["submission"], user=request.user)
+        count = services.submission_cancel(
+            submission=context["submission"], user=request.user
+        )
     except UserError as error:
         messages.error(request, error.message)
     else:

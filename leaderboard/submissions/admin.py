@@ -1,4 +1,4 @@
-"""Admin views of submissions. Status changes go through services, never direct edits."""
+"""Admin views of submissions. Status changes go through services, not edits."""
 
 from django.contrib import admin
 
@@ -17,7 +17,15 @@ class EvaluationInline(admin.TabularInline):
 
 @admin.register(Submission)
 class SubmissionAdmin(admin.ModelAdmin):
-    list_display = ("id", "name", "owner", "recipe", "status", "visibility", "is_baseline")
+    list_display = (
+        "id",
+        "name",
+        "owner",
+        "recipe",
+        "status",
+        "visibility",
+        "is_baseline",
+    )
     list_filter = ("status", "visibility", "is_baseline", "recipe")
     readonly_fields = ("archive", "status", "created_at", "updated_at")
     inlines = [EvaluationInline]
@@ -26,14 +34,23 @@ class SubmissionAdmin(admin.ModelAdmin):
     @admin.action(description="Cancel unfinished evaluations")
     def cancel_unfinished(self, request, queryset):
         total = sum(
-            services.submission_cancel(submission=sub, user=request.user) for sub in queryset
+            services.submission_cancel(submission=sub, user=request.user)
+            for sub in queryset
         )
         self.message_user(request, f"Cancelled {total} evaluation(s).")
 
 
 @admin.register(Evaluation)
 class EvaluationAdmin(admin.ModelAdmin):
-    list_display = ("id", "submission", "task", "seed", "status", "attempts", "error_code")
+    list_display = (
+        "id",
+        "submission",
+        "task",
+        "seed",
+        "status",
+        "attempts",
+        "error_code",
+    )
     list_filter = ("status", "task")
     readonly_fields = [f.name for f in Evaluation._meta.fields]
 

@@ -40,7 +40,9 @@ class Submission(models.Model):
         max_length=10, choices=Visibility.choices, default=Visibility.PUBLIC
     )
     is_baseline = models.BooleanField(default=False)
-    status = models.CharField(max_length=12, choices=Status.choices, default=Status.QUEUED)
+    status = models.CharField(
+        max_length=12, choices=Status.choices, default=Status.QUEUED
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -65,7 +67,9 @@ class Evaluation(models.Model):
     recipe_version = models.CharField(max_length=40)
     seed = models.IntegerField()
     queue = models.CharField(max_length=40, default="cpu")
-    status = models.CharField(max_length=12, choices=Status.choices, default=Status.QUEUED)
+    status = models.CharField(
+        max_length=12, choices=Status.choices, default=Status.QUEUED
+    )
     attempts = models.PositiveIntegerField(default=0)
     progress = models.JSONField(default=dict, blank=True)
     log_tail = models.TextField(blank=True)

@@ -30,15 +30,17 @@ def submission_get(*, submission_id: int, user) -> Submission:
     """One submission, or a not-found error that does not reveal private ones."""
     submission = visible_submissions(user).filter(pk=submission_id).first()
     if submission is None:
-        raise UserError("submission.not_found", f"There is no submission #{submission_id}.")
+        raise UserError(
+            "submission.not_found", f"There is no submission #{submission_id}."
+        )
     return submission
 
 
 def submission_evaluations(submission: Submission) -> list[Evaluation]:
     return list(
-        submission.evaluations.select_related("task", "dataset_version", "result").order_by(
-            "task__name", "seed", "pk"
-        )
+        submission.evaluations.select_related(
+            "task", "dataset_version", "result"
+        ).order_by("task__name", "seed", "pk")
     )
 
 

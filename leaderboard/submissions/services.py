@@ -54,7 +54,9 @@ def upload_receive(*, stream: IO[bytes], max_bytes: int) -> StoredUpload:
     """
     digest = hashlib.sha256()
     size = 0
-    handle = tempfile.NamedTemporaryFile(prefix="glew-upload-", suffix=".zip", delete=False)
+    handle = tempfile.NamedTemporaryFile(
+        prefix="glew-upload-", suffix=".zip", delete=False
+    )
     path = Path(handle.name)
     try:
         with handle:
@@ -73,7 +75,9 @@ def upload_receive(*, stream: IO[bytes], max_bytes: int) -> StoredUpload:
     return StoredUpload(path=path, sha256=digest.hexdigest(), size=size)
 
 
-def resolve_targets(*, tasks: Iterable[str] = (), suites: Iterable[str] = ()) -> list[Task]:
+def resolve_targets(
+    *, tasks: Iterable[str] = (), suites: Iterable[str] = ()
+) -> list[Task]:
     """Turn requested task names and suite names into tasks that can be evaluated now.
 
     A named task must exist and have a published dataset version and a training split;
@@ -99,7 +103,7 @@ def resolve_targets(*, tasks: Iterable[str] = (), suites: Iterable[str] = ()) ->
         if task is None or not _has_data(task, spec.train_split):
             raise UserError(
                 "submission.task_without_data",
-                f"Task {spec.name} has no imported training and evaluation data yet; an "
+                f"Task {spec.name} has no imported training and evaluation data; an "
                 f"admin must import it first (python manage.py import_task {spec.name} "
                 "PATH).",
             )
@@ -188,7 +192,9 @@ def submission_create(
             "submission.bad_visibility", "Visibility must be 'public' or 'private'."
         )
     targets = resolve_targets(tasks=tasks, suites=suites)
-    upload = upload_receive(stream=archive_stream, max_bytes=settings.GLEW_MAX_UPLOAD_BYTES)
+    upload = upload_receive(
+        stream=archive_stream, max_bytes=settings.GLEW_MAX_UPLOAD_BYTES
+    )
     try:
         info = inspect_archive(
             upload.path, ArchiveLimits(max_archive_bytes=settings.GLEW_MAX_UPLOAD_BYTES)
@@ -217,11 +223,15 @@ def submission_create(
     return submission
 
 
-def _evaluations_create(*, submission: Submission, targets: list[Task]) -> list[Evaluation]:
+def _evaluations_create(
+    *, submission: Submission, targets: list[Task]
+) -> list[Evaluation]:
     created = []
     queue = queue_for_recipe(submission.recipe)
     for task in targets:
-        recipe = get_recipe(submission.recipe, task_name=task.name, task_type=task.task_type)
+        recipe = get_recipe(
+            submission.recipe, task_name=task.name, task_type=task.task_type
+        )
         version = task.published_version()
         for seed in recipe.seeds:
             created.append(
@@ -284,7 +294,7 @@ def evaluation_move(*, evaluation_id: int, to: str, **fields) -> Evaluation | No
 
 
 def evaluation_claim(*, evaluation_id: int) -> Evaluation | None:
-    """A worker takes an evaluation: queued (or running, when redelivered) -> running."""
+    """A worker takes an evaluation: queued (or running, if redelivered) -> running."""
     evaluation = Evaluation.objects.filter(pk=evaluation_id).first()
     if evaluation is None:
         return None
@@ -381,4 +391,3 @@ def evaluation_finish(
             },
         )
     return result
-

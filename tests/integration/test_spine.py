@@ -102,9 +102,16 @@ def test_a_model_that_cannot_load_fails_in_plain_words(celery_worker, api, sst2_
         # A valid config but no tokenizer files and no weights: nothing can tokenize.
         archive.writestr(
             "config.json",
-            json.dumps({"model_type": "bert", "hidden_size": 32, "num_hidden_layers": 1,
-                        "num_attention_heads": 2, "intermediate_size": 64,
-                        "vocab_size": 100}),
+            json.dumps(
+                {
+                    "model_type": "bert",
+                    "hidden_size": 32,
+                    "num_hidden_layers": 1,
+                    "num_attention_heads": 2,
+                    "intermediate_size": 64,
+                    "vocab_size": 100,
+                }
+            ),
         )
     buffer.seek(0)
     buffer.name = "broken.zip"

@@ -15,9 +15,13 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser):
-        parser.add_argument("target", help="SUITE/TASK (e.g. glue/sst2) or SUITE (glue)")
+        parser.add_argument(
+            "target", help="SUITE/TASK (e.g. glue/sst2) or SUITE (glue)"
+        )
         parser.add_argument("path", type=Path)
-        parser.add_argument("--format", default=None, help="importer, if not the task's")
+        parser.add_argument(
+            "--format", default=None, help="importer, if not the task's"
+        )
 
     def handle(self, *args, target: str, path: Path, format: str | None, **options):
         catalogue_sync()
@@ -27,9 +31,15 @@ class Command(BaseCommand):
             else:
                 datasets = load_suite(target, path)
             for dataset in datasets:
-                version, created = dataset_version_store(dataset=dataset, source=str(path))
-                counts = ", ".join(f"{k} {v}" for k, v in sorted(version.counts.items()))
+                version, created = dataset_version_store(
+                    dataset=dataset, source=str(path)
+                )
+                counts = ", ".join(
+                    f"{k} {v}" for k, v in sorted(version.counts.items())
+                )
                 state = "imported" if created else "unchanged (already imported)"
-                self.stdout.write(f"{dataset.task}: {state} {version.sha256[:12]} ({counts})")
+                self.stdout.write(
+                    f"{dataset.task.name}: {state} {version.sha256[:12]} ({counts})"
+                )
         except GlewError as error:
             raise CommandError(error.message) from None

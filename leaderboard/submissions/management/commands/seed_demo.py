@@ -32,10 +32,12 @@ then queue the baseline with: .venv/bin/python manage.py seed_demo"""
 
 
 class Command(BaseCommand):
-    help = "Sync the catalogue, import data found locally or on the hub, queue the baseline."
+    help = "Sync the catalogue, import local or hub data, queue the baseline."
 
     def add_arguments(self, parser):
-        parser.add_argument("--recipe", default=os.environ.get("GLEW_DEMO_RECIPE", "quick"))
+        parser.add_argument(
+            "--recipe", default=os.environ.get("GLEW_DEMO_RECIPE", "quick")
+        )
         parser.add_argument("--data-dir", default=os.environ.get("GLEW_DATA_DIR", ""))
         parser.add_argument(
             "--no-hub", action="store_true", help="do not try the Hugging Face hub"
@@ -53,13 +55,20 @@ class Command(BaseCommand):
         if data_dir:
             try:
                 for dataset in load_suite(DEMO_SUITE, Path(data_dir)):
-                    version, created = dataset_version_store(dataset=dataset, source=data_dir)
+                    version, created = dataset_version_store(
+                        dataset=dataset, source=data_dir
+                    )
                     state = "imported" if created else "already imported"
-                    self.stdout.write(f"{dataset.task}: {state} ({version.sha256[:12]})")
+                    self.stdout.write(
+                        f"{dataset.task.name}: {state} ({version.sha256[:12]})"
+                    )
             except GlewError as error:
                 self.stdout.write(self.style.WARNING(f"GLEW_DATA_DIR: {error.message}"))
             return
-        if DatasetVersion.objects.filter(task__suite__slug=DEMO_SUITE).exists() or not try_hub:
+        if (
+            DatasetVersion.objects.filter(task__suite__slug=DEMO_SUITE).exists()
+            or not try_hub
+        ):
             return
         from tasks.importers.hf_hub import load_glue_from_hub
 
@@ -67,7 +76,9 @@ class Command(BaseCommand):
             try:
                 dataset = load_glue_from_hub(task_name)
             except GlewError as error:
-                self.stdout.write(self.style.WARNING(f"Hugging Face hub: {error.message}"))
+                self.stdout.write(
+                    self.style.WARNING(f"Hugging Face hub: {error.message}")
+                )
                 return
             dataset_version_store(dataset=dataset, source="hf:nyu-mll/glue")
             self.stdout.write(f"{task_name}: imported from the Hugging Face hub")
@@ -90,13 +101,16 @@ class Command(BaseCommand):
                 recipe=recipe,
                 suites=[DEMO_SUITE],
                 is_baseline=True,
-                description="sentence-transformers/all-MiniLM-L6-v2 (22.7M parameters), "
+                description="sentence-transformers/all-MiniLM-L6-v2 (22.7M params), "
                 "fine-tuned by the platform.",
             )
         except GlewError as error:
-            self.stdout.write(self.style.WARNING(f"Baseline not queued: {error.message}"))
+            self.stdout.write(
+                self.style.WARNING(f"Baseline not queued: {error.message}")
+            )
             return
         tasks = sorted({e.task.name for e in submission.evaluations.all()})
         self.stdout.write(
-            f"Baseline queued as submission #{submission.pk} ({recipe}) on {', '.join(tasks)}."
+            f"Baseline queued as submission #{submission.pk} ({recipe}) on "
+            f"{', '.join(tasks)}."
         )

