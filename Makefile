@@ -23,6 +23,7 @@ $(VENV)/.installed: pyproject.toml
 	touch $@
 
 run: install
+	mkdir -p var
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py seed_demo
 	$(PY) manage.py serve --port $(PORT)

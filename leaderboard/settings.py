@@ -5,6 +5,7 @@ Everything that differs between a laptop and a deployment comes from the environ
 SQLite and kombu's filesystem broker under ``var/``, so ``make run`` needs no server.
 """
 
+import json
 import os
 from pathlib import Path
 
@@ -47,6 +48,9 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "rest_framework",
     "rest_framework.authtoken",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
+    "leaderboard.accounts",
     "leaderboard.catalogue",
     "leaderboard.submissions",
     "leaderboard.pages",
@@ -142,6 +146,18 @@ REST_FRAMEWORK = {
     "EXCEPTION_HANDLER": "leaderboard.errors.api_exception_handler",
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Glew API",
+    "DESCRIPTION": "Submit models, follow their evaluations, read leaderboards and "
+    "download datasets. Authenticate with `Authorization: Token KEY`.",
+    "VERSION": "1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    # Swagger UI from drf-spectacular-sidecar's files: no CDN is needed.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
 }
 
 # Celery: one broker, many workers, queues per hardware class.
@@ -201,3 +217,18 @@ GLEW_TIME_LIMITS = {
     "quick": int(os.environ.get("GLEW_TIME_LIMIT_QUICK", 3600)),
     "standard": int(os.environ.get("GLEW_TIME_LIMIT_STANDARD", 12 * 3600)),
 }
+
+# Submissions per user per 24 hours (failed and cancelled ones are not counted),
+# with per-suite overrides as JSON, e.g. GLEW_DAILY_LIMITS='{"glue": 3}'.
+GLEW_DAILY_SUBMISSION_LIMIT = int(os.environ.get("GLEW_DAILY_SUBMISSION_LIMIT", 10))
+GLEW_DAILY_LIMITS = json.loads(os.environ.get("GLEW_DAILY_LIMITS", "{}"))
+
+# Periodic jobs (run by `celery beat`, or a worker started with -B as `make run` does).
+CELERY_BEAT_SCHEDULE = {
+    "reap-stuck-evaluations": {
+        "task": "glew.reap_stuck_evaluations",
+        "schedule": 300.0,
+        "options": {"queue": os.environ.get("GLEW_CPU_QUEUE", "cpu")},
+    }
+}
+CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")

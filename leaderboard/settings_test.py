@@ -8,7 +8,14 @@ import os
 
 import dj_database_url
 
-from leaderboard.settings import *  # noqa: F403
+# One id per test session, shared with the worker processes it starts: concurrent
+# test sessions on one machine get their own database, storage and queues.
+os.environ.setdefault("GLEW_TEST_RUN_ID", str(os.getpid()))
+RUN_ID = os.environ["GLEW_TEST_RUN_ID"]
+os.environ.setdefault("GLEW_CPU_QUEUE", f"cpu-{RUN_ID}")
+os.environ.setdefault("GLEW_GPU_QUEUE", f"gpu-{RUN_ID}")
+
+from leaderboard.settings import *  # noqa: E402, F403
 
 DATABASES = {
     "default": dj_database_url.parse(
@@ -17,10 +24,15 @@ DATABASES = {
         )
     )
 }
+DATABASES["default"]["TEST"] = {"NAME": f"test_glew_{RUN_ID}"}
 CELERY_BROKER_URL = os.environ.get("GLEW_TEST_BROKER_URL", "redis://127.0.0.1:6379/15")
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+# Short, so the worker-killed test sees the job redelivered within seconds (the
+# test jobs take a few seconds; production keeps hours, longer than any job).
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": int(os.environ.get("GLEW_TEST_VISIBILITY_TIMEOUT", 3600))
+}
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 # Fixed places (not temp dirs) so the Celery worker process the integration tests
 # start finds the same storage; tests/conftest.py empties them per session.
-MEDIA_ROOT = BASE_DIR / "var" / "test" / "storage"  # noqa: F405
-GLEW_JOBS_DIR = BASE_DIR / "var" / "test" / "jobs"  # noqa: F405
+MEDIA_ROOT = BASE_DIR / "var" / "test" / RUN_ID / "storage"  # noqa: F405
+GLEW_JOBS_DIR = BASE_DIR / "var" / "test" / RUN_ID / "jobs"  # noqa: F405

@@ -62,6 +62,15 @@ def evaluation_execute(*, evaluation_id: int) -> None:
         outcome = _run_sandbox(evaluation=evaluation, job_dir=job_dir, tail=tail)
         if outcome is not None:
             code, message = outcome
+            if (
+                code == "execute.out_of_memory"
+                and services.evaluation_retry_smaller_batch(evaluation_id=evaluation.pk)
+            ):
+                log.info(
+                    "evaluation %s: out of memory, retrying at half batch",
+                    evaluation.pk,
+                )
+                return
             services.evaluation_fail(
                 evaluation_id=evaluation.pk,
                 code=code,
@@ -123,7 +132,12 @@ def _prepare_job(*, evaluation: Evaluation, spec: TaskSpec, job_dir: Path) -> No
         data_paths["predict"][split] = f"/job/data/{split}.jsonl"
     recipe = get_recipe(
         evaluation.recipe_name, task_name=spec.name, task_type=spec.type
-    )
+    ).to_dict()
+    accumulation = evaluation.gradient_accumulation_steps
+    if accumulation > 1:
+        # The out-of-memory retry: same effective batch, half as many rows at once.
+        recipe["batch_size"] = max(1, recipe["batch_size"] // accumulation)
+        recipe["gradient_accumulation_steps"] = accumulation
     job_spec = {
         "spec_version": 1,
         "evaluation_id": evaluation.pk,
@@ -134,7 +148,7 @@ def _prepare_job(*, evaluation: Evaluation, spec: TaskSpec, job_dir: Path) -> No
             "labels": list(spec.labels) if spec.labels else None,
             "num_labels": spec.num_labels,
         },
-        "recipe": recipe.to_dict(),
+        "recipe": recipe,
         "seed": evaluation.seed,
         "model_dir": "/job/model",
         "data": data_paths,
@@ -422,12 +436,20 @@ def manifest_for(*, evaluation: Evaluation, measurements: dict) -> dict:
         "recipe": {
             "name": recipe.name,
             "version": recipe.version,
-            "hyperparameters": recipe.to_dict(),
+            "hyperparameters": {
+                **recipe.to_dict(),
+                "gradient_accumulation_steps": evaluation.gradient_accumulation_steps,
+            },
         },
         "seed": evaluation.seed,
         "versions": measurements.get("versions", {}),
         "hardware": measurements.get("hardware", {}),
         "platform_commit": platform_commit(),
+        "determinism": measurements.get("determinism"),
+        "batch_invariant": measurements.get("batch_invariant"),
+        "batch_invariance": measurements.get("batch_invariance"),
+        "execution_path": measurements.get("execution_path"),
+        "precision": measurements.get("precision_used"),
         "sandbox": "unsandboxed" if settings.GLEW_ALLOW_UNSANDBOXED else "bubblewrap",
         "attempt": evaluation.attempts,
     }

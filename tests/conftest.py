@@ -60,10 +60,12 @@ def _clean_test_storage(request):
         return
     from django.conf import settings
 
-    for folder in (Path(settings.MEDIA_ROOT), Path(settings.GLEW_JOBS_DIR)):
+    folders = (Path(settings.MEDIA_ROOT), Path(settings.GLEW_JOBS_DIR))
+    for folder in folders:
         shutil.rmtree(folder, ignore_errors=True)
         folder.mkdir(parents=True, exist_ok=True)
     yield
+    shutil.rmtree(Path(settings.MEDIA_ROOT).parent, ignore_errors=True)
 
 
 def _worker_env(db_name: str) -> dict:
@@ -73,6 +75,9 @@ def _worker_env(db_name: str) -> dict:
     env = dict(os.environ)
     env.update(
         DJANGO_SETTINGS_MODULE="leaderboard.settings_test",
+        GLEW_TEST_RUN_ID=os.environ["GLEW_TEST_RUN_ID"],
+        GLEW_CPU_QUEUE=settings.GLEW_QUEUES["cpu"],
+        GLEW_GPU_QUEUE=settings.GLEW_QUEUES["gpu"],
         GLEW_TEST_DATABASE_URL=(
             f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}"
             f"/{db_name}"
@@ -83,9 +88,8 @@ def _worker_env(db_name: str) -> dict:
     return env
 
 
-@pytest.fixture(scope="session")
-def celery_worker(django_db_setup, django_db_blocker, tmp_path_factory):
-    """A real Celery worker process on the real broker, using the test database.
+def start_worker(log: Path, workdir: Path, *, extra_env: dict | None = None):
+    """Start a real Celery worker process on the test database and broker.
 
     It runs from a separate working directory, as a worker on another machine would:
     it shares only the broker, the database and file storage with the test process.
@@ -93,15 +97,10 @@ def celery_worker(django_db_setup, django_db_blocker, tmp_path_factory):
     from django.conf import settings
     from django.db import connection
 
-    from leaderboard.celery import app
-
-    app.connection_for_write().default_channel.client.flushdb()
-    log = tmp_path_factory.mktemp("worker") / "worker.log"
-    workdir = tmp_path_factory.mktemp("worker-cwd")
-    with django_db_blocker.unblock():
-        db_name = connection.settings_dict["NAME"]
     queues = ",".join(sorted(set(settings.GLEW_QUEUES.values())))
     handle = log.open("w")
+    env = {**_worker_env(connection.settings_dict["NAME"]), "PYTHONPATH": str(REPO)}
+    env.update(extra_env or {})
     proc = subprocess.Popen(
         [
             sys.executable,
@@ -117,12 +116,12 @@ def celery_worker(django_db_setup, django_db_blocker, tmp_path_factory):
             "--loglevel",
             "INFO",
             "--hostname",
-            f"test-worker-{os.getpid()}@%h",
+            f"test-worker-{os.getpid()}-{log.stem}@%h",
             "--without-mingle",
             "--without-gossip",
         ],
         cwd=workdir,
-        env={**_worker_env(db_name), "PYTHONPATH": str(REPO)},
+        env=env,
         stdout=handle,
         stderr=subprocess.STDOUT,
         start_new_session=True,
@@ -134,10 +133,38 @@ def celery_worker(django_db_setup, django_db_blocker, tmp_path_factory):
                 f"Celery worker did not start:\n{log.read_text()[-3000:]}"
             )
         time.sleep(0.3)
-    yield proc
-    os.killpg(proc.pid, 15)
+    return proc
+
+
+def purge_queues(*names: str) -> None:
+    """Drop this session's queues on the broker (left over from an aborted run)."""
+    from django.conf import settings
+
+    from leaderboard.celery import app
+
+    client = app.connection_for_write().default_channel.client
+    for name in set(settings.GLEW_QUEUES.values()) | set(names):
+        client.delete(name)
+
+
+def stop_worker(proc, sig: int = 15) -> None:
+    if proc.poll() is None:
+        os.killpg(proc.pid, sig)
     try:
-        proc.wait(timeout=20)
+        proc.wait(timeout=30)
     except subprocess.TimeoutExpired:
         os.killpg(proc.pid, 9)
-    handle.close()
+        proc.wait(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def celery_worker(django_db_setup, django_db_blocker, tmp_path_factory):
+    """A real Celery worker process on the real broker, using the test database."""
+    purge_queues()
+    with django_db_blocker.unblock():
+        proc = start_worker(
+            tmp_path_factory.mktemp("worker") / "worker.log",
+            tmp_path_factory.mktemp("worker-cwd"),
+        )
+    yield proc
+    stop_worker(proc)

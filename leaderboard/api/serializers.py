@@ -8,7 +8,7 @@ from rest_framework import serializers
 
 from leaderboard.catalogue.models import DatasetVersion, Suite
 from leaderboard.submissions.models import Evaluation, Submission
-from leaderboard.submissions.selectors import LeaderboardRow
+from leaderboard.submissions.selectors import LeaderboardRow, evaluation_drift
 
 
 class SubmissionCreateInput(serializers.Serializer):
@@ -47,6 +47,8 @@ def evaluation_data(evaluation: Evaluation) -> dict:
             if evaluation.error_code
             else None
         ),
+        "rerun_of": evaluation.rerun_of_id,
+        "drift": evaluation_drift(evaluation),
         "started_at": evaluation.started_at,
         "finished_at": evaluation.finished_at,
     }
@@ -133,3 +135,69 @@ def suite_data(suite: Suite, *, detail: bool) -> dict:
             for task in tasks
         ]
     return data
+
+
+class VisibilityInput(serializers.Serializer):
+    visibility = serializers.CharField(max_length=10)
+
+
+def submission_manifest_data(
+    submission: Submission, evaluations: list[Evaluation]
+) -> dict:
+    """A submission's reproducibility manifest: one entry per finished evaluation."""
+    return {
+        "submission": submission.pk,
+        "name": submission.name,
+        "model_sha256": submission.archive.sha256,
+        "recipe": submission.recipe,
+        "evaluations": [
+            {
+                "evaluation": e.pk,
+                "task": e.task.name,
+                "seed": e.seed,
+                "rerun_of": getattr(e, "rerun_of_id", None),
+                "manifest": e.result.manifest,
+            }
+            for e in evaluations
+            if getattr(e, "result", None) is not None
+        ],
+    }
+
+
+def task_data(task, rows) -> dict:
+    """A task's spec, dataset versions (counts, labels, datasheet) and leaderboard."""
+    spec = task.spec or {}
+    return {
+        "task": task.name,
+        "suite": task.suite.slug,
+        "title": task.title,
+        "description": task.description,
+        "type": task.task_type,
+        "version": task.version,
+        "fields": spec.get("text_fields", []),
+        "labels": spec.get("labels"),
+        "metrics": task.metrics,
+        "primary_metric": task.primary_metric,
+        "in_suite_score": task.in_suite_score,
+        "versions": [
+            {
+                **version_data(v),
+                "label_distribution": v.label_distribution,
+                "datasheet": v.datasheet,
+            }
+            for v in task.dataset_versions.all()
+        ],
+        "leaderboard": [
+            {
+                "rank": row.rank,
+                "submission": row.submission.pk,
+                "name": row.submission.name,
+                "owner": row.submission.owner.username,
+                "mean": row.tasks[task.name].mean,
+                "std": row.tasks[task.name].std,
+                "seeds": row.tasks[task.name].n,
+                "efficiency": row.efficiency,
+            }
+            for row in rows
+        ],
+    }

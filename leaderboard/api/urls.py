@@ -1,9 +1,11 @@
 from django.urls import path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from leaderboard.api import views
 
 urlpatterns = [
     path("auth/token", views.TokenView.as_view(), name="api-token"),
+    path("auth/me", views.MeView.as_view(), name="api-me"),
     path("submissions", views.SubmissionListView.as_view(), name="api-submissions"),
     path(
         "submissions/<int:pk>",
@@ -16,6 +18,22 @@ urlpatterns = [
         name="api-submission-cancel",
     ),
     path(
+        "submissions/<int:pk>/manifest",
+        views.SubmissionManifestView.as_view(),
+        name="api-submission-manifest",
+    ),
+    path(
+        "submissions/<int:pk>/glue-zip",
+        views.SubmissionGlueZipView.as_view(),
+        name="api-submission-glue-zip",
+    ),
+    path(
+        "evaluations/<int:pk>/rerun",
+        views.EvaluationRerunView.as_view(),
+        name="api-evaluation-rerun",
+    ),
+    path("compare", views.CompareView.as_view(), name="api-compare"),
+    path(
         "leaderboards/<slug:suite>",
         views.LeaderboardView.as_view(),
         name="api-leaderboard",
@@ -23,5 +41,21 @@ urlpatterns = [
     path("suites", views.SuiteListView.as_view(), name="api-suites"),
     path(
         "suites/<slug:suite>", views.SuiteDetailView.as_view(), name="api-suite-detail"
+    ),
+    path(
+        "tasks/<slug:suite>/<slug:task>",
+        views.TaskDetailView.as_view(),
+        name="api-task-detail",
+    ),
+    path(
+        "tasks/<slug:suite>/<slug:task>/download",
+        views.TaskDownloadView.as_view(),
+        name="api-task-download",
+    ),
+    path("schema", SpectacularAPIView.as_view(), name="api-schema"),
+    path(
+        "docs",
+        SpectacularSwaggerView.as_view(url_name="api-schema"),
+        name="api-docs",
     ),
 ]

@@ -125,3 +125,82 @@ def dataset_version_import(
     """Import a task's files in their original release layout (``tasks.importers``)."""
     dataset = load_task(task_name, Path(path), format=format)
     return dataset_version_store(dataset=dataset, source=str(path))
+
+
+def dataset_version_set_published(*, version: DatasetVersion, published: bool) -> None:
+    """Publish or withdraw a version. New evaluations use the newest published one;
+    results keep pointing at the version they were scored on."""
+    version.published = published
+    version.save(update_fields=["published"])
+
+
+def dataset_version_deprecate(*, version: DatasetVersion) -> None:
+    """Mark a version deprecated: it stays linked to its results, shown as such, and is
+    no longer offered for new evaluations."""
+    version.deprecated = True
+    version.published = False
+    version.save(update_fields=["deprecated", "published"])
+
+
+def dataset_version_archive(*, version: DatasetVersion) -> bytes:
+    """The standardized download: parquet and JSONL per split, datasheet, README.
+
+    Labels of evaluation and test splits are never in it: evaluation labels are what
+    the leaderboard is scored on, and test labels are not public.
+    """
+    import io
+    import zipfile
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from leaderboard.catalogue.selectors import dataset_rows
+
+    spec = registry.get_task(version.task.name)
+    hidden = set(spec.eval_splits) | set(spec.test_splits)
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        counts = {}
+        for split in sorted(version.files):
+            rows = dataset_rows(version, split)
+            if split in hidden:
+                rows = [{k: v for k, v in row.items() if k != "label"} for row in rows]
+            counts[split] = len(rows)
+            jsonl = "".join(
+                json.dumps(row, ensure_ascii=False, sort_keys=True) + "\n"
+                for row in rows
+            )
+            archive.writestr(f"{split}.jsonl", jsonl)
+            table = pa.Table.from_pylist(rows)
+            parquet = io.BytesIO()
+            pq.write_table(table, parquet)
+            archive.writestr(f"{split}.parquet", parquet.getvalue())
+        datasheet = dict(version.datasheet)
+        datasheet.update(
+            {
+                "sha256": version.sha256,
+                "counts": counts,
+                "labels_withheld": sorted(hidden & set(version.files)),
+                "published": version.published,
+                "deprecated": version.deprecated,
+            }
+        )
+        archive.writestr("datasheet.json", json.dumps(datasheet, indent=2))
+        archive.writestr("README.md", _download_readme(spec, version, hidden))
+    return buffer.getvalue()
+
+
+def _download_readme(spec: TaskSpec, version: DatasetVersion, hidden: set[str]) -> str:
+    withheld = ", ".join(sorted(hidden & set(version.files))) or "none"
+    return (
+        f"# {spec.title} ({spec.name}), dataset version {version.sha256[:12]}\n\n"
+        f"{spec.description}\n\n"
+        f"- Task type: {spec.type}; input fields: {', '.join(spec.text_fields)}\n"
+        f"- Labels: {', '.join(spec.labels) if spec.labels else 'a number'}\n"
+        f"- Metrics: {', '.join(spec.metrics)}\n"
+        f"- Splits withheld without labels: {withheld}\n\n"
+        "Each split is given as JSONL and as parquet with the same rows. Labels of\n"
+        "the evaluation split are kept by the platform, which scores submissions on\n"
+        "them.\n"
+        "See datasheet.json for counts, label distribution and source.\n"
+    )

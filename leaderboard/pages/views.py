@@ -1,25 +1,57 @@
-"""Page views: read through selectors, write through services, render templates."""
+"""Page views: read through selectors and boards, write through services, render."""
+
+import json
+from pathlib import Path
 
 from django.contrib import messages
+from django.contrib.admin.views.decorators import staff_member_required
 from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import (
+    FileResponse,
+    Http404,
+    HttpRequest,
+    HttpResponse,
+    JsonResponse,
+)
 from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.cache import cache_control
 from django.views.decorators.http import require_POST
 
-from leaderboard.api.serializers import split_list
+from leaderboard import boards
+from leaderboard.accounts import services as account_services
+from leaderboard.api.serializers import split_list, submission_manifest_data
+from leaderboard.catalogue import services as catalogue_services
 from leaderboard.catalogue.selectors import suite_get, suite_list, task_get
 from leaderboard.pages.forms import SignupForm, SubmitForm
-from leaderboard.submissions import selectors, services
+from leaderboard.submissions import exports, selectors, services
+from leaderboard.submissions.models import Evaluation
 from leaderboard.submissions.status import TERMINAL
 from tasks.errors import UserError
+
+
+def _or_404(call, *args, **kwargs):
+    try:
+        return call(*args, **kwargs)
+    except UserError as error:
+        raise Http404(error.message) from None
 
 
 def home(request: HttpRequest) -> HttpResponse:
     suites = []
     for suite in suite_list():
-        rows = selectors.leaderboard_rows(suite=suite, user=request.user)
-        suites.append({"suite": suite, "leader": rows[0] if rows else None})
+        board = boards.suite_board(suite=suite, user=request.user)
+        shown = selectors.leaderboard_tasks(suite)
+        suites.append(
+            {
+                "suite": suite,
+                "task_count": len(suite.tasks.all()),
+                "with_data": len(shown),
+                "entries": len(board.rows),
+                "leader": board.rows[0] if board.rows else None,
+            }
+        )
     return render(
         request,
         "pages/home.html",
@@ -27,41 +59,124 @@ def home(request: HttpRequest) -> HttpResponse:
     )
 
 
+def _board_response(board: boards.Board, fmt: str) -> HttpResponse | None:
+    if fmt == "csv":
+        response = HttpResponse(
+            boards.board_csv(board), content_type="text/csv; charset=utf-8"
+        )
+        response["Content-Disposition"] = (
+            f'attachment; filename="glew-{board.suite.slug}-leaderboard.csv"'
+        )
+        return response
+    if fmt == "json":
+        return JsonResponse(boards.board_data(board))
+    return None
+
+
 def suite_leaderboard(request: HttpRequest, suite: str) -> HttpResponse:
-    try:
-        suite_obj = suite_get(suite)
-    except UserError as error:
-        raise Http404(error.message) from None
-    tasks = selectors.leaderboard_tasks(suite_obj)
-    rows = selectors.leaderboard_rows(suite=suite_obj, user=request.user)
+    suite_obj = _or_404(suite_get, suite)
+    board = boards.suite_board(
+        suite=suite_obj,
+        user=request.user,
+        filters=boards.Filters.from_query(request.GET),
+        sort=request.GET.get("sort", "rank"),
+        direction=request.GET.get("dir", ""),
+    )
+    exported = _board_response(board, request.GET.get("format", ""))
+    if exported is not None:
+        return exported
     table = [
-        {"row": row, "cells": [row.tasks.get(task.name) for task in tasks]}
-        for row in rows
+        {"row": row, "cells": [row.tasks.get(task.name) for task in board.tasks]}
+        for row in board.rows
     ]
+    query = request.GET.copy()
+    query.pop("format", None)
+    charts = {
+        "pareto": boards.pareto_data(board),
+        "utility": [
+            {
+                "id": r.submission.pk,
+                "score": r.score,
+                **{k: r.efficiency.get(k) for k in boards.EFFICIENCY_KEYS},
+            }
+            for r in board.rows
+        ],
+        "columns": [
+            {"key": c.key, "title": c.title, "better": c.better}
+            for c in boards.EFFICIENCY_COLUMNS
+        ],
+        "adversarial": boards.adversarial_pairs(board, request.user)
+        if suite_obj.slug.startswith("adv")
+        else [],
+        "lengths": boards.length_curves(board),
+    }
     return render(
         request,
         "pages/suite.html",
-        {"suite": suite_obj, "tasks": tasks, "table": table},
+        {
+            "suite": suite_obj,
+            "board": board,
+            "tasks": board.tasks,
+            "table": table,
+            "columns": boards.EFFICIENCY_COLUMNS,
+            "query": query.urlencode(),
+            "charts": charts,
+            "has_points": any(c["points"] for c in charts["pareto"].values()),
+        },
     )
 
 
 def task_detail(request: HttpRequest, suite: str, task: str) -> HttpResponse:
-    try:
-        task_obj = task_get(f"{suite}/{task}")
-    except UserError as error:
-        raise Http404(error.message) from None
+    task_obj = _or_404(task_get, f"{suite}/{task}")
+    board = boards.suite_board(suite=task_obj.suite, user=request.user)
+    published = task_obj.published_version()
     return render(
         request,
         "pages/task.html",
-        {"task": task_obj, "versions": task_obj.dataset_versions.all()},
+        {
+            "task": task_obj,
+            "spec": task_obj.spec,
+            "versions": task_obj.dataset_versions.all(),
+            "published": published,
+            "datasheet": json.dumps(published.datasheet, indent=2) if published else "",
+            "rows": boards.task_rows(board, task_obj),
+        },
     )
 
 
+def task_download(request: HttpRequest, suite: str, task: str) -> HttpResponse:
+    """The published version's standardized archive (no evaluation labels)."""
+    task_obj = _or_404(task_get, f"{suite}/{task}")
+    version = task_obj.published_version()
+    if version is None:
+        raise Http404(f"Task {task_obj.name} has no published data.")
+    data = catalogue_services.dataset_version_archive(version=version)
+    response = HttpResponse(data, content_type="application/zip")
+    response["Content-Disposition"] = (
+        f'attachment; filename="{task_obj.suite.slug}-{task_obj.key}-'
+        f'{version.sha256[:12]}.zip"'
+    )
+    return response
+
+
+@require_POST
+@staff_member_required
+def version_publish(request: HttpRequest, suite: str, task: str, sha: str):
+    task_obj = _or_404(task_get, f"{suite}/{task}")
+    version = task_obj.dataset_versions.filter(sha256=sha).first()
+    if version is None:
+        raise Http404("No such dataset version.")
+    publish = request.POST.get("published") == "1"
+    catalogue_services.dataset_version_set_published(version=version, published=publish)
+    messages.info(
+        request,
+        f"Version {sha[:12]} is now {'published' if publish else 'withdrawn'}.",
+    )
+    return redirect("task-detail", suite=suite, task=task)
+
+
 def _submission_context(request: HttpRequest, pk: int) -> dict:
-    try:
-        submission = selectors.submission_get(submission_id=pk, user=request.user)
-    except UserError as error:
-        raise Http404(error.message) from None
+    submission = _or_404(selectors.submission_get, submission_id=pk, user=request.user)
     evaluations = selectors.submission_evaluations(submission)
     return {
         "submission": submission,
@@ -73,12 +188,40 @@ def _submission_context(request: HttpRequest, pk: int) -> dict:
 
 
 def submission_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    return render(request, "pages/submission.html", _submission_context(request, pk))
+    context = _submission_context(request, pk)
+    cells = boards.submission_cells(context["submission"])
+    manifest = submission_manifest_data(context["submission"], context["evaluations"])
+    context.update(
+        {
+            "cells": cells,
+            "manifest_json": json.dumps(manifest, indent=2, default=str),
+            "has_glue": any(name.startswith("glue/") for name in cells),
+        }
+    )
+    return render(request, "pages/submission.html", context)
 
 
 def submission_status(request: HttpRequest, pk: int) -> HttpResponse:
     """The live part of the submission page, fetched by the page every few seconds."""
     return render(request, "pages/_evaluations.html", _submission_context(request, pk))
+
+
+def submission_manifest(request: HttpRequest, pk: int) -> HttpResponse:
+    context = _submission_context(request, pk)
+    data = submission_manifest_data(context["submission"], context["evaluations"])
+    response = HttpResponse(
+        json.dumps(data, indent=2, default=str), content_type="application/json"
+    )
+    response["Content-Disposition"] = f'attachment; filename="glew-{pk}-manifest.json"'
+    return response
+
+
+def submission_glue_zip(request: HttpRequest, pk: int) -> HttpResponse:
+    submission = _or_404(selectors.submission_get, submission_id=pk, user=request.user)
+    data = _or_404(exports.glue_submission_zip, submission=submission)
+    response = HttpResponse(data, content_type="application/zip")
+    response["Content-Disposition"] = f'attachment; filename="glew-{pk}-glue.zip"'
+    return response
 
 
 @require_POST
@@ -96,9 +239,67 @@ def submission_cancel(request: HttpRequest, pk: int) -> HttpResponse:
     return redirect("submission-detail", pk=pk)
 
 
+@require_POST
+@login_required
+def submission_visibility(request: HttpRequest, pk: int) -> HttpResponse:
+    context = _submission_context(request, pk)
+    try:
+        services.submission_set_visibility(
+            submission=context["submission"],
+            user=request.user,
+            visibility=request.POST.get("visibility", ""),
+        )
+    except UserError as error:
+        messages.error(request, error.message)
+    else:
+        messages.info(
+            request, f"The submission is now {request.POST.get('visibility')}."
+        )
+    return redirect("submission-detail", pk=pk)
+
+
+@require_POST
+@login_required
+def evaluation_rerun(request: HttpRequest, pk: int) -> HttpResponse:
+    evaluation = Evaluation.objects.filter(pk=pk).only("submission_id").first()
+    if evaluation is None:
+        raise Http404("No such evaluation.")
+    _submission_context(request, evaluation.submission_id)  # visibility check
+    try:
+        rerun = services.evaluation_rerun(evaluation_id=pk, user=request.user)
+    except UserError as error:
+        messages.error(request, error.message)
+    else:
+        messages.info(request, f"Queued evaluation {rerun.pk}, a re-run of {pk}.")
+    return redirect("submission-detail", pk=evaluation.submission_id)
+
+
+def compare(request: HttpRequest) -> HttpResponse:
+    ids = [int(x) for x in split_list(request.GET.get("ids", "")) if x.isdigit()]
+    submissions = [
+        s
+        for s in (
+            selectors.visible_submissions(request.user).filter(pk=pk).first()
+            for pk in ids
+        )
+        if s is not None
+    ]
+    data = boards.compare_data(submissions) if submissions else None
+    return render(
+        request,
+        "pages/compare.html",
+        {
+            "data": data,
+            "ids": ",".join(str(i) for i in ids),
+            "columns": boards.EFFICIENCY_COLUMNS,
+        },
+    )
+
+
 @login_required
 def submit(request: HttpRequest) -> HttpResponse:
     form = SubmitForm(request.POST or None, request.FILES or None)
+    wants_json = request.headers.get("X-Requested-With") == "XMLHttpRequest"
     if request.method == "POST" and form.is_valid():
         values = form.cleaned_data
         try:
@@ -113,9 +314,22 @@ def submit(request: HttpRequest) -> HttpResponse:
                 description=values["description"],
             )
         except UserError as error:
+            if wants_json:
+                return JsonResponse(
+                    {"error": error.message, "code": error.code}, status=400
+                )
             form.add_error(None, error.message)
         else:
-            return redirect("submission-detail", pk=submission.pk)
+            url = reverse("submission-detail", args=[submission.pk])
+            if wants_json:
+                return JsonResponse({"id": submission.pk, "url": url}, status=201)
+            return redirect(url)
+    elif request.method == "POST" and wants_json:
+        errors = "; ".join(
+            f"{k}: {' '.join(v)}" if k != "__all__" else " ".join(v)
+            for k, v in form.errors.items()
+        )
+        return JsonResponse({"error": errors, "code": "form.invalid"}, status=400)
     status = 400 if request.method == "POST" else 200
     return render(request, "pages/submit.html", {"form": form}, status=status)
 
@@ -127,3 +341,22 @@ def signup(request: HttpRequest) -> HttpResponse:
         login(request, user, backend="django.contrib.auth.backends.ModelBackend")
         return redirect("home")
     return render(request, "registration/signup.html", {"form": form})
+
+
+@login_required
+def api_token(request: HttpRequest) -> HttpResponse:
+    if request.method == "POST":
+        token = account_services.token_regenerate(user=request.user)
+        messages.info(request, "A new token was made; the old one no longer works.")
+        return redirect("api-token-page")
+    token = account_services.token_get_or_create(user=request.user)
+    return render(request, "registration/token.html", {"token": token})
+
+
+@cache_control(max_age=86400, public=True)
+def plotly_js(request: HttpRequest) -> FileResponse:
+    """plotly.min.js from the installed ``plotly`` package: no CDN needed."""
+    import plotly
+
+    path = Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
+    return FileResponse(path.open("rb"), content_type="application/javascript")

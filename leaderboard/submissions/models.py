@@ -75,6 +75,14 @@ class Evaluation(models.Model):
     log_tail = models.TextField(blank=True)
     error_code = models.CharField(max_length=80, blank=True)
     error_message = models.TextField(blank=True)
+    # A re-run repeats another evaluation with the same manifest; it is shown with
+    # its drift and never counted as an extra seed on the leaderboard.
+    rerun_of = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.CASCADE, related_name="reruns"
+    )
+    # Set when an out-of-memory run is retried at half the batch size with gradient
+    # accumulation (the effective batch stays the recipe's).
+    gradient_accumulation_steps = models.PositiveIntegerField(default=1)
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
@@ -84,6 +92,7 @@ class Evaluation(models.Model):
         constraints = [
             models.UniqueConstraint(
                 fields=["submission", "task", "seed", "recipe_version"],
+                condition=models.Q(rerun_of__isnull=True),
                 name="evaluation_unique_job",
             )
         ]

@@ -91,6 +91,7 @@ def leaderboard_rows(*, suite: Suite, user) -> list[LeaderboardRow]:
         Result.objects.filter(
             evaluation__task__in=tasks,
             evaluation__submission__in=visible_submissions(user),
+            evaluation__rerun_of__isnull=True,
         )
         .select_related("evaluation__task", "evaluation__submission")
         .order_by("evaluation__seed")
@@ -138,3 +139,18 @@ def leaderboard_rows(*, suite: Suite, user) -> list[LeaderboardRow]:
             rank = position
             row.rank = rank
     return rows
+
+
+def evaluation_drift(evaluation: Evaluation) -> dict[str, float] | None:
+    """For a re-run: its scores minus those of the run it reproduces, per metric."""
+    if evaluation.rerun_of_id is None:
+        return None
+    mine = getattr(evaluation, "result", None)
+    theirs = Result.objects.filter(evaluation_id=evaluation.rerun_of_id).first()
+    if mine is None or theirs is None:
+        return None
+    return {
+        key: mine.scores[key] - theirs.scores[key]
+        for key in mine.scores
+        if key in theirs.scores
+    }

@@ -9,6 +9,7 @@ import logging
 import tempfile
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from typing import IO
 
@@ -125,6 +126,33 @@ def resolve_targets(
     return sorted(chosen.values(), key=lambda t: t.name)
 
 
+def check_daily_quota(*, owner, targets: list[Task]) -> None:
+    """Refuse a submission past the owner's limit for the last 24 hours.
+
+    Each suite the submission touches has a limit (``GLEW_DAILY_LIMITS`` per suite,
+    else ``GLEW_DAILY_SUBMISSION_LIMIT``). Submissions that failed or were cancelled
+    are not counted: a broken run should not cost a researcher a slot. Staff are
+    exempt.
+    """
+    if owner.is_staff:
+        return
+    since = timezone.now() - timedelta(hours=24)
+    recent = Submission.objects.filter(owner=owner, created_at__gte=since).exclude(
+        status__in=[Status.FAILED, Status.CANCELLED]
+    )
+    for suite in sorted({task.suite.slug for task in targets}):
+        limit = settings.GLEW_DAILY_LIMITS.get(
+            suite, settings.GLEW_DAILY_SUBMISSION_LIMIT
+        )
+        used = recent.filter(evaluations__task__suite__slug=suite).distinct().count()
+        if used >= limit:
+            raise UserError(
+                "limits.daily_quota",
+                f"You have used your {limit} submissions to {suite} for the last 24 "
+                "hours (failed and cancelled ones do not count). Try again later.",
+            )
+
+
 def _has_data(task: Task, train_split: str | None) -> bool:
     """Whether the task's published version holds the splits an evaluation needs."""
     version = task.published_version()
@@ -192,6 +220,8 @@ def submission_create(
             "submission.bad_visibility", "Visibility must be 'public' or 'private'."
         )
     targets = resolve_targets(tasks=tasks, suites=suites)
+    if not is_baseline:
+        check_daily_quota(owner=owner, targets=targets)
     upload = upload_receive(
         stream=archive_stream, max_bytes=settings.GLEW_MAX_UPLOAD_BYTES
     )
@@ -391,3 +421,114 @@ def evaluation_finish(
             },
         )
     return result
+
+
+def submission_set_visibility(
+    *, submission: Submission, user, visibility: str
+) -> Submission:
+    """Make a submission public or private (its owner or staff only)."""
+    if not (user.is_staff or submission.owner_id == user.pk):
+        raise UserError(
+            "auth.forbidden", "Only the owner or an admin may change visibility."
+        )
+    if visibility not in Visibility.values:
+        raise UserError(
+            "submission.bad_visibility", "Visibility must be 'public' or 'private'."
+        )
+    submission.visibility = visibility
+    submission.save(update_fields=["visibility", "updated_at"])
+    return submission
+
+
+def evaluation_rerun(*, evaluation_id: int, user) -> Evaluation:
+    """Re-run a finished or failed evaluation with the same manifest.
+
+    Same model archive, dataset version, recipe version and seed; the new evaluation
+    names the one it reproduces, so its drift can be shown. A recipe whose version
+    changed since cannot reproduce the old run, and says so.
+    """
+    original = Evaluation.objects.select_related("submission", "task").get(
+        pk=evaluation_id
+    )
+    if not (user.is_staff or original.submission.owner_id == user.pk):
+        raise UserError("auth.forbidden", "Only the owner or an admin may re-run this.")
+    if original.status not in (Status.FINISHED, Status.FAILED):
+        raise UserError(
+            "evaluation.not_done",
+            "Only a finished or failed evaluation can be re-run.",
+        )
+    recipe = get_recipe(
+        original.recipe_name,
+        task_name=original.task.name,
+        task_type=original.task.task_type,
+    )
+    if recipe.version != original.recipe_version:
+        raise UserError(
+            "evaluation.recipe_changed",
+            f"The {original.recipe_name} recipe is now {recipe.version}; this "
+            f"evaluation ran {original.recipe_version} and cannot be reproduced by it.",
+        )
+    source = original.rerun_of or original
+    with transaction.atomic():
+        rerun = Evaluation.objects.create(
+            submission=original.submission,
+            task=original.task,
+            dataset_version=original.dataset_version,
+            recipe_name=original.recipe_name,
+            recipe_version=original.recipe_version,
+            seed=original.seed,
+            queue=original.queue,
+            rerun_of=source,
+        )
+        submission = Submission.objects.select_for_update().get(
+            pk=original.submission_id
+        )
+        submission_refresh_status(submission=submission)
+        transaction.on_commit(lambda: _enqueue([rerun]))
+    return rerun
+
+
+def evaluation_retry_smaller_batch(*, evaluation_id: int) -> bool:
+    """After an out-of-memory failure, queue one retry at half the batch size.
+
+    Gradient accumulation doubles, so the effective batch (and so the recipe) is the
+    same. Only one automatic retry: a run that fails again stays failed.
+    The evaluation stays ``running`` (a status never goes back to queued): the new
+    job claims it again, exactly as a job redelivered after a worker crash does.
+    """
+    with transaction.atomic():
+        evaluation = Evaluation.objects.select_for_update().get(pk=evaluation_id)
+        if evaluation.gradient_accumulation_steps > 1:
+            return False
+        if evaluation.status != Status.RUNNING:
+            return False
+        evaluation.gradient_accumulation_steps = 2
+        evaluation.save(update_fields=["gradient_accumulation_steps"])
+        transaction.on_commit(lambda: _enqueue([evaluation]))
+    return True
+
+
+def evaluation_reap_stuck(*, grace_seconds: int = 600) -> int:
+    """Fail evaluations running past their recipe's time limit (plus a grace period).
+
+    A worker that dies hard returns its job to the queue (late acks), but one whose
+    host vanished with the job unacknowledged on a broker without redelivery, or a
+    sandbox that hangs past its limit, would otherwise show "running" forever.
+    """
+    now = timezone.now()
+    reaped = 0
+    stuck = Evaluation.objects.filter(
+        status__in=[Status.RUNNING, Status.SCORING], started_at__isnull=False
+    ).values_list("pk", "recipe_name", "started_at")
+    for pk, recipe_name, started_at in stuck:
+        limit = settings.GLEW_TIME_LIMITS.get(recipe_name, 3600) + grace_seconds
+        if (now - started_at).total_seconds() > limit:
+            failed = evaluation_fail(
+                evaluation_id=pk,
+                code="platform.stuck",
+                message=f"The evaluation ran past its time limit of {limit} s without "
+                "finishing (its worker may have died); it was stopped. It can be "
+                "re-run.",
+            )
+            reaped += failed is not None
+    return reaped

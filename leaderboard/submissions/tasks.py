@@ -18,3 +18,11 @@ def run_evaluation(evaluation_id: int) -> None:
     from runners.worker import evaluation_execute
 
     evaluation_execute(evaluation_id=evaluation_id)
+
+
+@shared_task(name="glew.reap_stuck_evaluations", ignore_result=True)
+def reap_stuck_evaluations() -> int:
+    """Periodic: fail evaluations stuck past their time limit."""
+    from leaderboard.submissions.services import evaluation_reap_stuck
+
+    return evaluation_reap_stuck()

@@ -11,7 +11,8 @@ from django.core.management.base import BaseCommand
 
 
 class Command(BaseCommand):
-    help = "Run the web server and one Celery worker (all queues) until interrupted."
+    help = "Run the web server and one Celery worker (all queues, with the periodic "
+    "reaper) until interrupted."
 
     def add_arguments(self, parser):
         parser.add_argument("--port", default=os.environ.get("PORT", "8000"))

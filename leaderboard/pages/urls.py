@@ -1,0 +1,49 @@
+"""URLs of the server-rendered pages (included at the site root)."""
+
+from django.urls import path
+
+from leaderboard.pages import views
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("suites/<slug:suite>/", views.suite_leaderboard, name="suite-leaderboard"),
+    path("tasks/<slug:suite>/<slug:task>/", views.task_detail, name="task-detail"),
+    path(
+        "tasks/<slug:suite>/<slug:task>/download",
+        views.task_download,
+        name="task-download",
+    ),
+    path(
+        "tasks/<slug:suite>/<slug:task>/versions/<str:sha>/publish",
+        views.version_publish,
+        name="version-publish",
+    ),
+    path("submissions/<int:pk>/", views.submission_detail, name="submission-detail"),
+    path(
+        "submissions/<int:pk>/status", views.submission_status, name="submission-status"
+    ),
+    path(
+        "submissions/<int:pk>/cancel", views.submission_cancel, name="submission-cancel"
+    ),
+    path(
+        "submissions/<int:pk>/visibility",
+        views.submission_visibility,
+        name="submission-visibility",
+    ),
+    path(
+        "submissions/<int:pk>/manifest.json",
+        views.submission_manifest,
+        name="submission-manifest",
+    ),
+    path(
+        "submissions/<int:pk>/glue.zip",
+        views.submission_glue_zip,
+        name="submission-glue-zip",
+    ),
+    path("evaluations/<int:pk>/rerun", views.evaluation_rerun, name="evaluation-rerun"),
+    path("compare/", views.compare, name="compare"),
+    path("submit/", views.submit, name="submit"),
+    path("accounts/signup/", views.signup, name="signup"),
+    path("accounts/token/", views.api_token, name="api-token-page"),
+    path("vendor/plotly.min.js", views.plotly_js, name="plotly-js"),
+]
