@@ -12,6 +12,7 @@ import json
 import logging
 import math
 import os
+import re
 import shutil
 import subprocess
 import tempfile
@@ -107,6 +108,26 @@ def evaluation_execute(*, evaluation_id: int) -> None:
         )
     finally:
         remove_tree(job_dir)
+        _settle_companions(evaluation_id=evaluation.pk)
+
+
+def _settle_companions(*, evaluation_id: int) -> None:
+    """Companions of a failed or cancelled evaluation end the same way, with reason."""
+    main = Evaluation.objects.select_related("task").get(pk=evaluation_id)
+    if main.status not in (Status.FAILED, Status.CANCELLED):
+        return
+    for companion in main.companions.exclude(
+        status__in=[Status.FINISHED, Status.FAILED, Status.CANCELLED]
+    ):
+        if main.status == Status.CANCELLED:
+            services.evaluation_move(evaluation_id=companion.pk, to=Status.CANCELLED)
+        else:
+            services.evaluation_fail(
+                evaluation_id=companion.pk,
+                code="evaluation.model_failed",
+                message=f"It is predicted with the {main.task.name} model, whose "
+                f"evaluation failed: {main.error_message}",
+            )
 
 
 # --- preparing the job folder -------------------------------------------------------
@@ -124,12 +145,12 @@ def _prepare_job(*, evaluation: Evaluation, spec: TaskSpec, job_dir: Path) -> No
         rows = dataset_rows(version, spec.train_split)
         _write_jsonl(job_dir / "data" / "train.jsonl", rows)
         data_paths["train"] = "/job/data/train.jsonl"
-    for split in (*spec.eval_splits, *spec.test_splits):
-        if split not in version.files:
-            continue
-        rows = [_without_label(row) for row in dataset_rows(version, split)]
-        _write_jsonl(job_dir / "data" / f"{split}.jsonl", rows)
-        data_paths["predict"][split] = f"/job/data/{split}.jsonl"
+    for target, _target_spec, split, name in predicted_splits(evaluation):
+        rows = [
+            _without_label(row) for row in dataset_rows(target.dataset_version, split)
+        ]
+        _write_jsonl(job_dir / "data" / f"{name}.jsonl", rows)
+        data_paths["predict"][name] = f"/job/data/{name}.jsonl"
     recipe = get_recipe(
         evaluation.recipe_name, task_name=spec.name, task_type=spec.type
     ).to_dict()
@@ -156,6 +177,33 @@ def _prepare_job(*, evaluation: Evaluation, spec: TaskSpec, job_dir: Path) -> No
         "threads": settings.GLEW_SANDBOX_THREADS,
     }
     (job_dir / "spec.json").write_text(json.dumps(job_spec, indent=2))
+
+
+def predicted_splits(
+    evaluation: Evaluation,
+) -> list[tuple[Evaluation, TaskSpec, str, str]]:
+    """What the job predicts: ``(evaluation, spec, split, name in the job)``.
+
+    The evaluation's own eval and test splits, then those of its companions
+    (evaluation-only tasks such as AdvGLUE that this fine-tuned model answers), whose
+    files are named ``<suite>-<task>__<split>`` so they cannot collide.
+    """
+    spec = registry.get_task(evaluation.task.name)
+    out = [
+        (evaluation, spec, split, split)
+        for split in (*spec.eval_splits, *spec.test_splits)
+        if split in evaluation.dataset_version.files
+    ]
+    companions = evaluation.companions.select_related("task", "dataset_version")
+    for companion in companions.order_by("task__name"):
+        companion_spec = registry.get_task(companion.task.name)
+        prefix = re.sub(r"[^A-Za-z0-9_-]", "-", companion_spec.name.replace("/", "-"))
+        out.extend(
+            (companion, companion_spec, split, f"{prefix}__{split}")
+            for split in (*companion_spec.eval_splits, *companion_spec.test_splits)
+            if split in companion.dataset_version.files
+        )
+    return out
 
 
 def _without_label(row: dict) -> dict:
@@ -273,21 +321,59 @@ def _store_log(*, evaluation: Evaluation, log_path: Path) -> None:
 def _score_and_publish(
     *, evaluation: Evaluation, spec: TaskSpec, job_dir: Path, tail: deque[str]
 ) -> None:
+    """Score the evaluation and its companions on their hidden labels; store Results."""
+    measurements = _read_measurements(job_dir)
+    by_evaluation: dict[int, list[tuple[str, str]]] = {}
+    targets: dict[int, tuple[Evaluation, TaskSpec]] = {}
+    for target, target_spec, split, name in predicted_splits(evaluation):
+        by_evaluation.setdefault(target.pk, []).append((split, name))
+        targets[target.pk] = (target, target_spec)
+    for target_id, splits in by_evaluation.items():
+        target, target_spec = targets[target_id]
+        if target.pk != evaluation.pk:
+            # A companion has no job of its own: it moves through the same states.
+            if services.evaluation_claim(evaluation_id=target.pk) is None:
+                continue
+            services.evaluation_move(evaluation_id=target.pk, to=Status.SCORING)
+        try:
+            _publish_one(
+                evaluation=target,
+                spec=target_spec,
+                splits=splits,
+                job_dir=job_dir,
+                measurements=measurements,
+                tail=tail,
+            )
+        except GlewError as error:
+            if target.pk == evaluation.pk:
+                raise
+            services.evaluation_fail(
+                evaluation_id=target.pk, code=error.code, message=error.message
+            )
+
+
+def _publish_one(
+    *,
+    evaluation: Evaluation,
+    spec: TaskSpec,
+    splits: list[tuple[str, str]],
+    job_dir: Path,
+    measurements: dict,
+    tail: deque[str],
+) -> None:
     version = evaluation.dataset_version
     predictions: dict[str, list] = {}
     stored: dict[str, str] = {}
-    for split in (*spec.eval_splits, *spec.test_splits):
-        if split not in version.files:
-            continue
+    for split, name in splits:
         rows = dataset_rows(version, split)
         predictions[split] = read_predictions(
-            job_dir / "out" / "predictions" / f"{split}.jsonl", rows=rows, spec=spec
+            job_dir / "out" / "predictions" / f"{name}.jsonl", rows=rows, spec=spec
         )
-        name = f"predictions/eval-{evaluation.pk}/{split}.jsonl"
-        if default_storage.exists(name):
-            default_storage.delete(name)
+        storage_name = f"predictions/eval-{evaluation.pk}/{split}.jsonl"
+        if default_storage.exists(storage_name):
+            default_storage.delete(storage_name)
         stored[split] = default_storage.save(
-            name,
+            storage_name,
             ContentFile(
                 "".join(
                     json.dumps({"idx": row["idx"], "prediction": pred}) + "\n"
@@ -295,20 +381,22 @@ def _score_and_publish(
                 ).encode()
             ),
         )
-    references = {
-        split: [row["label"] for row in dataset_rows(version, split)]
-        for split in spec.eval_splits
-    }
-    scores = scoring.score_predictions(
-        spec,
-        {split: predictions[split] for split in spec.eval_splits},
-        references,
-    )
-    measurements = _read_measurements(job_dir)
+    scored = [split for split in spec.eval_splits if split in predictions]
+    scores: dict[str, float] = {}
+    task_score = None
+    if scored:
+        references = {
+            split: [row["label"] for row in dataset_rows(version, split)]
+            for split in scored
+        }
+        scores = scoring.score_predictions(
+            spec, {split: predictions[split] for split in scored}, references
+        )
+        task_score = scoring.task_score(spec, scores)
     services.evaluation_finish(
         evaluation_id=evaluation.pk,
         scores=scores,
-        task_score=scoring.task_score(spec, scores),
+        task_score=task_score,
         efficiency=efficiency_from(measurements),
         manifest=manifest_for(evaluation=evaluation, measurements=measurements),
         predictions=stored,

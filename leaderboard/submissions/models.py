@@ -80,6 +80,15 @@ class Evaluation(models.Model):
     rerun_of = models.ForeignKey(
         "self", null=True, blank=True, on_delete=models.CASCADE, related_name="reruns"
     )
+    # An evaluation-only task (AdvGLUE, AX) is predicted by the job of the evaluation
+    # that fine-tunes the model it uses; it has no job of its own.
+    predicted_by = models.ForeignKey(
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="companions",
+    )
     # Set when an out-of-memory run is retried at half the batch size with gradient
     # accumulation (the effective batch stays the recipe's).
     gradient_accumulation_steps = models.PositiveIntegerField(default=1)
@@ -108,7 +117,9 @@ class Result(models.Model):
         Evaluation, on_delete=models.CASCADE, related_name="result"
     )
     scores = models.JSONField(default=dict)
-    task_score = models.FloatField()
+    # None when the evaluated split has no public labels (GLUE's AX): predictions
+    # are kept for export, nothing is scored.
+    task_score = models.FloatField(null=True, blank=True)
     task_version = models.PositiveIntegerField()
     efficiency = models.JSONField(default=dict)
     manifest = models.JSONField(default=dict)

@@ -102,7 +102,9 @@ def leaderboard_rows(*, suite: Suite, user) -> list[LeaderboardRow]:
     submissions: dict[int, Submission] = {}
     for result in results:
         evaluation = result.evaluation
-        if result.task_version != current[evaluation.task.name]:
+        if result.task_score is None or (
+            result.task_version != current[evaluation.task.name]
+        ):
             continue
         submissions[evaluation.submission_id] = evaluation.submission
         per_submission[evaluation.submission_id][evaluation.task.name][
@@ -154,3 +156,32 @@ def evaluation_drift(evaluation: Evaluation) -> dict[str, float] | None:
         for key in mine.scores
         if key in theirs.scores
     }
+
+
+def robustness_gaps(submission: Submission) -> dict[str, dict[str, float]]:
+    """Per evaluation-only companion with a score (AdvGLUE): the score of the task
+    whose model predicted it, the companion's score, and the gap between them."""
+    gaps: dict[str, dict[str, float]] = {}
+    companions = (
+        Result.objects.filter(
+            evaluation__submission=submission,
+            evaluation__predicted_by__isnull=False,
+            task_score__isnull=False,
+        )
+        .select_related("evaluation__task", "evaluation__predicted_by__task")
+        .order_by("evaluation__seed")
+    )
+    for result in companions:
+        source = Result.objects.filter(
+            evaluation=result.evaluation.predicted_by
+        ).first()
+        if source is None or source.task_score is None:
+            continue
+        key = f"{result.evaluation.task.name}@seed{result.evaluation.seed}"
+        gaps[key] = {
+            "clean": source.task_score,
+            "adversarial": result.task_score,
+            "gap": scoring.robustness_gap(source.task_score, result.task_score),
+            "clean_task": result.evaluation.predicted_by.task.name,
+        }
+    return gaps

@@ -79,11 +79,13 @@ def upload_receive(*, stream: IO[bytes], max_bytes: int) -> StoredUpload:
 def resolve_targets(
     *, tasks: Iterable[str] = (), suites: Iterable[str] = ()
 ) -> list[Task]:
-    """Turn requested task names and suite names into tasks that can be evaluated now.
+    """Turn requested task names and suite names into tasks to fine-tune now.
 
-    A named task must exist and have a published dataset version and a training split;
-    a suite expands to those of its tasks that do (others are listed in no error: a
-    suite is "whatever of it this deployment has data for").
+    A named task must have a published dataset version with its training split; an
+    evaluation-only task (AdvGLUE, GLUE's AX) stands for the task whose model
+    predicts it (``predict_with``). A suite expands to whatever of it this deployment
+    has data for. Evaluation-only tasks are then added as companions of these
+    targets by ``_evaluations_create``.
     """
     tasks = [t.strip() for t in tasks if t and t.strip()]
     suites = [s.strip() for s in suites if s and s.strip()]
@@ -94,13 +96,14 @@ def resolve_targets(
     chosen: dict[str, Task] = {}
     for name in tasks:
         spec = registry.get_task(name)
-        task = Task.objects.filter(name=spec.name).first()
         if not spec.train_split:
-            raise UserError(
-                "submission.task_not_trainable",
-                f"Task {spec.name} is evaluation-only and is scored with the model of "
-                "another task; choose that task instead.",
-            )
+            if not spec.predict_with:
+                raise UserError(
+                    "submission.task_not_trainable",
+                    f"Task {spec.name} has no training data of its own.",
+                )
+            spec = registry.get_task(spec.predict_with)
+        task = Task.objects.filter(name=spec.name).first()
         if task is None or not _has_data(task, spec.train_split):
             raise UserError(
                 "submission.task_without_data",
@@ -113,6 +116,8 @@ def resolve_targets(
         suite = registry.get_suite(suite_name)
         found = 0
         for spec in suite.tasks:
+            if not spec.train_split and spec.predict_with:
+                spec = registry.get_task(spec.predict_with)
             task = Task.objects.filter(name=spec.name).first()
             if spec.train_split and task and _has_data(task, spec.train_split):
                 chosen.setdefault(spec.name, task)
@@ -124,6 +129,20 @@ def resolve_targets(
                 f"import it first (python manage.py import_task {suite.name} PATH).",
             )
     return sorted(chosen.values(), key=lambda t: t.name)
+
+
+def companion_tasks(task: Task) -> list[Task]:
+    """Evaluation-only tasks predicted with ``task``'s fine-tuned model, with data."""
+    names = [
+        spec.name
+        for spec in registry.all_tasks()
+        if not spec.train_split and spec.predict_with == task.name
+    ]
+    return [
+        companion
+        for companion in Task.objects.filter(name__in=names).order_by("name")
+        if companion.published_version() is not None
+    ]
 
 
 def check_daily_quota(*, owner, targets: list[Task]) -> None:
@@ -263,18 +282,30 @@ def _evaluations_create(
             submission.recipe, task_name=task.name, task_type=task.task_type
         )
         version = task.published_version()
+        companions = companion_tasks(task)
         for seed in recipe.seeds:
-            created.append(
+            evaluation = Evaluation.objects.create(
+                submission=submission,
+                task=task,
+                dataset_version=version,
+                recipe_name=recipe.name,
+                recipe_version=recipe.version,
+                seed=seed,
+                queue=queue,
+            )
+            created.append(evaluation)
+            for companion in companions:
+                # Not queued itself: the job of ``evaluation`` predicts it too.
                 Evaluation.objects.create(
                     submission=submission,
-                    task=task,
-                    dataset_version=version,
+                    task=companion,
+                    dataset_version=companion.published_version(),
                     recipe_name=recipe.name,
                     recipe_version=recipe.version,
                     seed=seed,
                     queue=queue,
+                    predicted_by=evaluation,
                 )
-            )
     return created
 
 
@@ -447,11 +478,17 @@ def evaluation_rerun(*, evaluation_id: int, user) -> Evaluation:
     names the one it reproduces, so its drift can be shown. A recipe whose version
     changed since cannot reproduce the old run, and says so.
     """
-    original = Evaluation.objects.select_related("submission", "task").get(
-        pk=evaluation_id
-    )
+    original = Evaluation.objects.select_related(
+        "submission", "task", "predicted_by__task"
+    ).get(pk=evaluation_id)
     if not (user.is_staff or original.submission.owner_id == user.pk):
         raise UserError("auth.forbidden", "Only the owner or an admin may re-run this.")
+    if original.predicted_by_id is not None:
+        raise UserError(
+            "evaluation.companion",
+            f"{original.task.name} is predicted by the "
+            f"{original.predicted_by.task.name} model; re-run that evaluation instead.",
+        )
     if original.status not in (Status.FINISHED, Status.FAILED):
         raise UserError(
             "evaluation.not_done",

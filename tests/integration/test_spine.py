@@ -32,19 +32,6 @@ def wait_for_submission(client: APIClient, submission_id: int, timeout: float = 
     raise AssertionError(f"submission {submission_id} did not finish: {body}")
 
 
-@pytest.fixture
-def api(django_user_model) -> APIClient:
-    django_user_model.objects.create_user("ada", password="correct horse battery")
-    client = APIClient()
-    token = client.post(
-        "/api/v1/auth/token",
-        {"username": "ada", "password": "correct horse battery"},
-        format="json",
-    ).json()["token"]
-    client.credentials(HTTP_AUTHORIZATION=f"Token {token}")
-    return client
-
-
 def test_uploaded_model_is_fine_tuned_scored_and_ranked(
     celery_worker, api, sst2_folder, tiny_model_zip
 ):

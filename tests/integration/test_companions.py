@@ -1,0 +1,93 @@
+"""Evaluation-only tasks (AdvGLUE) are predicted by the model fine-tuned for their
+GLUE task, in the same sandbox job, and scored on their own hidden labels."""
+
+import json
+
+import pytest
+from django.core.management import call_command
+
+from leaderboard.submissions import selectors, services
+from leaderboard.submissions.models import Evaluation
+from leaderboard.submissions.status import Status
+from tests.fixtures.tiny_model import FIXTURE_TEXTS
+from tests.integration.test_spine import wait_for_submission
+
+pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
+
+
+def write_advglue(folder):
+    """AdvGLUE's released layout: one dev.json keyed by task name."""
+    folder.mkdir()
+    rows = [
+        {"idx": i, "label": 1 if i < 5 else 0, "sentence": FIXTURE_TEXTS[i * 3]}
+        for i in range(10)
+    ]
+    (folder / "dev.json").write_text(json.dumps({"sst2": rows}))
+    return folder
+
+
+def test_advglue_is_scored_with_the_glue_model_in_the_same_job(
+    celery_worker, api, sst2_folder, tiny_model_zip, tmp_path, django_user_model
+):
+    call_command("import_task", "glue/sst2", str(sst2_folder))
+    call_command("import_task", "advglue/sst2", str(write_advglue(tmp_path / "adv")))
+
+    with tiny_model_zip.open("rb") as archive:
+        response = api.post(
+            "/api/v1/submissions",
+            {
+                "archive": archive,
+                "name": "robust?",
+                "suites": "advglue",
+                "recipe": "smoke",
+            },
+            format="multipart",
+        )
+    assert response.status_code == 201, response.content
+    body = wait_for_submission(api, response.json()["id"])
+    by_task = {e["task"]: e for e in body["evaluations"]}
+    assert set(by_task) == {"glue/sst2", "advglue/sst2"}
+    assert all(e["status"] == "finished" for e in by_task.values()), body
+    adv = Evaluation.objects.get(pk=by_task["advglue/sst2"]["id"])
+    assert adv.predicted_by_id == by_task["glue/sst2"]["id"]
+    assert 0.0 <= adv.result.scores["accuracy"] <= 1.0
+
+    gaps = selectors.robustness_gaps(adv.submission)
+    (gap,) = gaps.values()
+    assert gap["gap"] == pytest.approx(gap["clean"] - gap["adversarial"])
+    board = api.get("/api/v1/leaderboards/advglue").json()
+    assert board["rows"][0]["tasks"]["advglue/sst2"] == adv.result.task_score
+
+
+def test_a_companion_fails_with_its_model(
+    celery_worker, sst2_folder, tmp_path, django_user_model
+):
+    import io
+    import zipfile
+
+    call_command("import_task", "glue/sst2", str(sst2_folder))
+    call_command("import_task", "advglue/sst2", str(write_advglue(tmp_path / "adv")))
+    owner = django_user_model.objects.create_user("zed", password="pw-zed-12345")
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("config.json", json.dumps({"model_type": "bert"}))
+    buffer.seek(0)
+    submission = services.submission_create(
+        owner=owner,
+        name="broken",
+        archive_stream=buffer,
+        recipe="smoke",
+        tasks=["glue/sst2"],
+    )
+    import time
+
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        statuses = set(submission.evaluations.values_list("status", flat=True))
+        if statuses <= {Status.FAILED, Status.FINISHED, Status.CANCELLED}:
+            break
+        time.sleep(0.5)
+    adv = submission.evaluations.get(task__name="advglue/sst2")
+    assert adv.status == Status.FAILED
+    assert adv.error_code == "evaluation.model_failed"
+    assert "glue/sst2" in adv.error_message
