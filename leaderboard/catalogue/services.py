@@ -24,6 +24,13 @@ def _task_spec_json(spec: TaskSpec) -> dict:
     return json.loads(json.dumps(data, default=dict))
 
 
+def _refresh_leaderboard(suite: Suite) -> None:
+    """The suite's precomputed leaderboard depends on which tasks have data."""
+    from leaderboard.submissions.standings import leaderboard_refresh_suite
+
+    leaderboard_refresh_suite(suite=suite)
+
+
 @transaction.atomic
 def catalogue_sync() -> list[Task]:
     """Create or update the Suite and Task rows from the catalogue in ``tasks/``.
@@ -32,6 +39,7 @@ def catalogue_sync() -> list[Task]:
     titles, metrics and versions in place; results keep the version they stored.
     """
     synced = []
+    changed_suites: set[int] = set()
     for suite_spec in registry.all_suites():
         suite, _ = Suite.objects.update_or_create(
             slug=suite_spec.name,
@@ -42,6 +50,11 @@ def catalogue_sync() -> list[Task]:
             },
         )
         for spec in suite_spec.tasks:
+            previous = (
+                Task.objects.filter(name=spec.name).values_list("version", flat=True)
+            ).first()
+            if previous is not None and previous != spec.version:
+                changed_suites.add(suite.pk)
             task, _ = Task.objects.update_or_create(
                 name=spec.name,
                 defaults={
@@ -58,6 +71,8 @@ def catalogue_sync() -> list[Task]:
                 },
             )
             synced.append(task)
+    for suite in Suite.objects.filter(pk__in=changed_suites):
+        _refresh_leaderboard(suite)
     return synced
 
 
@@ -113,6 +128,8 @@ def dataset_version_store(
                 "published": publish,
             },
         )
+    if created:
+        _refresh_leaderboard(task.suite)
     log.info(
         "dataset %s: %s (%s)", version, "imported" if created else "exists", source
     )
@@ -132,6 +149,7 @@ def dataset_version_set_published(*, version: DatasetVersion, published: bool) -
     results keep pointing at the version they were scored on."""
     version.published = published
     version.save(update_fields=["published"])
+    _refresh_leaderboard(version.task.suite)
 
 
 def dataset_version_deprecate(*, version: DatasetVersion) -> None:
@@ -140,6 +158,7 @@ def dataset_version_deprecate(*, version: DatasetVersion) -> None:
     version.deprecated = True
     version.published = False
     version.save(update_fields=["deprecated", "published"])
+    _refresh_leaderboard(version.task.suite)
 
 
 def dataset_version_archive(*, version: DatasetVersion) -> bytes:

@@ -129,3 +129,38 @@ class Result(models.Model):
 
     def __str__(self) -> str:
         return f"result of eval {self.evaluation_id}: {self.task_score:.4f}"
+
+
+class LeaderboardEntry(models.Model):
+    """A submission's precomputed row on one suite's leaderboard.
+
+    Written by ``standings.leaderboard_entry_refresh`` whenever one of its results,
+    the suite's data or a task version changes, so pages and the API read one indexed
+    table instead of aggregating every result per request.
+    """
+
+    suite = models.ForeignKey(
+        "catalogue.Suite", on_delete=models.CASCADE, related_name="entries"
+    )
+    submission = models.ForeignKey(
+        Submission, on_delete=models.CASCADE, related_name="entries"
+    )
+    score = models.FloatField(null=True, blank=True)
+    task_count = models.PositiveIntegerField(default=0)
+    # {task name: {"mean", "std", "n", "per_seed": {seed: score}}}
+    cells = models.JSONField(default=dict)
+    # Efficiency summary (mean over the row's results): params, throughput, ...
+    efficiency = models.JSONField(default=dict)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["suite", "submission"], name="leaderboard_entry_unique"
+            )
+        ]
+        indexes = [
+            models.Index(
+                fields=["suite", "-score", "-task_count"], name="entry_rank_idx"
+            )
+        ]

@@ -4,15 +4,19 @@ Who may see what is decided here once: public submissions are visible to everyon
 private ones to their owner and staff. Pages and the API both read through this module.
 """
 
-import statistics
-from collections import defaultdict
 from dataclasses import dataclass, field
 
-from django.db.models import Q, QuerySet
+from django.db.models import Count, F, Q, QuerySet
 
 from leaderboard.catalogue.models import Suite, Task
-from leaderboard.submissions.models import Evaluation, Result, Submission, Visibility
-from tasks import registry, scoring
+from leaderboard.submissions.models import (
+    Evaluation,
+    LeaderboardEntry,
+    Result,
+    Submission,
+    Visibility,
+)
+from tasks import scoring
 from tasks.errors import UserError
 
 
@@ -64,83 +68,69 @@ class LeaderboardRow:
     submission: Submission
     score: float | None
     tasks: dict[str, TaskCell]
+    efficiency: dict = field(default_factory=dict)
 
 
 def leaderboard_tasks(suite: Suite) -> list[Task]:
     """The tasks a suite's leaderboard shows: scored tasks that have published data."""
-    return [
-        task
-        for task in suite.tasks.filter(in_suite_score=True).order_by("key")
-        if task.dataset_versions.filter(published=True).exists()
-    ]
+    from leaderboard.submissions.standings import leaderboard_tasks as tasks_of
+
+    return tasks_of(suite)
 
 
-def leaderboard_rows(*, suite: Suite, user) -> list[LeaderboardRow]:
-    """One row per visible submission with a finished result on the suite.
+def leaderboard_rows(
+    *, suite: Suite, user, limit: int | None = None, offset: int = 0
+) -> list[LeaderboardRow]:
+    """Visible rows of a suite's leaderboard, best first, from the precomputed entries.
 
-    Cells average the task score over seeds, counting only results scored with the
-    task's current version, so a leaderboard never mixes versions. The suite score
-    follows the suite's rule over the tasks this deployment has data for; a submission
-    missing one of them has no suite score and ranks after those that have one.
+    Cells average the task score over seeds of the task's current version (a
+    leaderboard never mixes versions); the suite score follows the suite's rule over
+    the tasks this deployment has data for, and a submission missing one of them has
+    no suite score and ranks after those that have one. Ranks count visible rows only.
     """
-    suite_spec = registry.get_suite(suite.slug)
-    tasks = leaderboard_tasks(suite)
-    task_names = [task.name for task in tasks]
-    current = {task.name: task.version for task in tasks}
-    results = (
-        Result.objects.filter(
-            evaluation__task__in=tasks,
-            evaluation__submission__in=visible_submissions(user),
-            evaluation__rerun_of__isnull=True,
+    entries = (
+        LeaderboardEntry.objects.filter(
+            suite=suite, submission__in=visible_submissions(user)
         )
-        .select_related("evaluation__task", "evaluation__submission")
-        .order_by("evaluation__seed")
+        .select_related("submission__owner", "submission__archive")
+        .order_by(
+            F("score").desc(nulls_last=True), "-task_count", "submission__created_at"
+        )
     )
-    per_submission: dict[int, dict[str, dict[int, float]]] = defaultdict(
-        lambda: defaultdict(dict)
-    )
-    submissions: dict[int, Submission] = {}
-    for result in results:
-        evaluation = result.evaluation
-        if result.task_score is None or (
-            result.task_version != current[evaluation.task.name]
-        ):
-            continue
-        submissions[evaluation.submission_id] = evaluation.submission
-        per_submission[evaluation.submission_id][evaluation.task.name][
-            evaluation.seed
-        ] = result.task_score
+    scored_before = 0
+    if offset:
+        scored_before = entries[:offset].aggregate(n=Count("score"))["n"] or 0
+    window = entries[offset : offset + limit] if limit is not None else entries[offset:]
     rows = []
-    for submission_id, by_task in per_submission.items():
+    rank = scored_before
+    for entry in window:
+        if entry.score is not None:
+            rank += 1
         cells = {
             name: TaskCell(
-                mean=statistics.fmean(seeds.values()),
-                std=statistics.pstdev(seeds.values()) if len(seeds) > 1 else 0.0,
-                n=len(seeds),
-                per_seed=dict(seeds),
+                mean=cell["mean"],
+                std=cell["std"],
+                n=cell["n"],
+                per_seed={int(seed): value for seed, value in cell["per_seed"].items()},
             )
-            for name, seeds in by_task.items()
+            for name, cell in entry.cells.items()
         }
-        score = scoring.suite_score(
-            suite_spec,
-            {name: cell.mean for name, cell in cells.items()},
-            tasks=task_names,
+        rows.append(
+            LeaderboardRow(
+                rank if entry.score is not None else None,
+                entry.submission,
+                entry.score,
+                cells,
+                entry.efficiency,
+            )
         )
-        rows.append(LeaderboardRow(None, submissions[submission_id], score, cells))
-    rows.sort(
-        key=lambda row: (
-            row.score is None,
-            -(row.score or 0.0),
-            -len(row.tasks),
-            row.submission.created_at,
-        )
-    )
-    rank = 0
-    for position, row in enumerate(rows, start=1):
-        if row.score is not None:
-            rank = position
-            row.rank = rank
     return rows
+
+
+def leaderboard_count(*, suite: Suite, user) -> int:
+    return LeaderboardEntry.objects.filter(
+        suite=suite, submission__in=visible_submissions(user)
+    ).count()
 
 
 def evaluation_drift(evaluation: Evaluation) -> dict[str, float] | None:

@@ -27,6 +27,7 @@ from leaderboard.submissions.models import (
     Submission,
     Visibility,
 )
+from leaderboard.submissions.standings import leaderboard_refresh_for_task
 from leaderboard.submissions.status import Status, can_move, submission_status_from
 from runners.archives import ArchiveInfo, ArchiveLimits, inspect_archive
 from runners.recipes import RECIPE_NAMES, get_recipe
@@ -450,6 +451,9 @@ def evaluation_finish(
                 "manifest": manifest,
                 "predictions": predictions,
             },
+        )
+        leaderboard_refresh_for_task(
+            task=evaluation.task, submission=evaluation.submission
         )
     return result
 
