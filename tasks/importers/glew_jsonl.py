@@ -1,0 +1,41 @@
+"""Importer for Glew's own canonical JSONL: one ``<split>.jsonl`` file per split.
+
+Generated tasks (LRA Pathfinder, the long-context builds) have no original
+release; :func:`tasks.generators.generate_task` builds them and
+:meth:`Dataset.to_jsonl` writes them. This importer reads such files back, so a
+generated dataset can be stored, moved and imported like any other.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from tasks.dataset import Dataset
+from tasks.errors import ImportFormatError
+from tasks.specs import TaskSpec
+
+
+class GlewJsonlImporter:
+    """The ``glew_jsonl`` importer."""
+
+    def check_options(self, task: TaskSpec) -> None:
+        """No options."""
+        if task.importer_options:
+            raise ValueError("glew_jsonl takes no importer_options")
+
+    def load(self, task: TaskSpec, folder: Path) -> Dataset:
+        """Read every declared split's file; all must be present."""
+        files = {}
+        for split in task.splits:
+            path = folder / task.files[split]
+            if not path.is_file():
+                raise ImportFormatError(
+                    "import.missing_file",
+                    f"missing: {task.name} needs its {split} split from this file",
+                    file=path,
+                )
+            files[split] = path.read_bytes()
+        return Dataset.from_jsonl(task, files)
+
+
+IMPORTER = GlewJsonlImporter()

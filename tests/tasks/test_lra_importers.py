@@ -1,0 +1,211 @@
+"""LRA Text, Retrieval and Image importers, each on a fixture in the exact layout."""
+
+import numpy as np
+import pytest
+
+from tasks.dataset import Dataset
+from tasks.errors import CatalogueError, ImportFormatError, UserError
+from tasks.importers import load_task
+from tasks.registry import get_suite, get_task
+from tasks.scoring import score_keys
+
+
+def test_lra_suite_declares_five_tasks_with_fixed_recipes():
+    suite = get_suite("lra")
+    assert [t.key for t in suite.tasks] == [
+        "listops",
+        "text",
+        "retrieval",
+        "image",
+        "pathfinder",
+    ]
+    for task in suite.tasks:
+        assert task.vocabulary in ("listops", "bytes", "pixels")
+        assert task.fixed_recipe["train_steps"] > 0 and task.fixed_recipe["source"]
+        assert score_keys(task) == ("accuracy",)
+    assert get_task("lra/listops").fixed_recipe["max_length"] == 2000
+    assert get_task("lra/listops").num_labels == 10
+    assert get_task("lra/retrieval").two_tower
+    assert get_task("lra/image").fixed_recipe["max_length"] == 1024
+
+
+def write(path, data: bytes):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(data)
+    return path
+
+
+def test_aclimdb_folders_become_rows_in_a_stable_order(tmp_path):
+    root = tmp_path / "aclImdb"
+    for split in ("train", "test"):
+        write(root / split / "pos" / "10_9.txt", b"Great <br /><br />film.")
+        write(root / split / "pos" / "2_7.txt", "Très bien".encode())
+        write(root / split / "neg" / "3_1.txt", b"Dull.")
+        write(root / split / "unsup" / "0_0.txt", b"ignored")
+    write(root / "train" / "labeledBow.feat", b"0 0:1\n")
+    dataset = load_task("lra/text", tmp_path)
+    assert dataset.splits["train"] == [
+        {"idx": 0, "text": "Dull.", "label": 0},
+        {"idx": 1, "text": "Très bien", "label": 1},
+        {"idx": 2, "text": "Great <br /><br />film.", "label": 1},
+    ]
+    assert dataset.counts() == {"train": 3, "test": 3}
+
+
+def test_aclimdb_review_in_the_wrong_class_is_refused(tmp_path):
+    root = tmp_path / "aclImdb"
+    write(root / "train" / "pos" / "1_2.txt", b"Bad.")
+    write(root / "train" / "neg" / "1_1.txt", b"Bad.")
+    write(root / "test" / "pos" / "1_8.txt", b"Good.")
+    write(root / "test" / "neg" / "1_1.txt", b"Bad.")
+    with pytest.raises(ImportFormatError, match="1_2.txt"):
+        load_task("lra/text", tmp_path)
+
+
+AAN = (
+    '1\tW05-0101\tP02-1001\tA parser for "words".\tWe cite parsers.\n'
+    "0.0\tX1\tX2\tText one\tText two\n"
+)
+
+
+def test_aan_pairs_are_read_without_header(tmp_path):
+    folder = tmp_path / "tsv_data"
+    write(folder / "new_aan_pairs.train.tsv", AAN.encode())
+    write(folder / "new_aan_pairs.test.tsv", AAN.encode())
+    write(folder / "new_aan_pairs.eval.tsv", AAN.encode())
+    dataset = load_task("lra/retrieval", tmp_path)
+    assert dataset.splits["test"] == [
+        {
+            "idx": 0,
+            "text1": 'A parser for "words".',
+            "text2": "We cite parsers.",
+            "label": 1,
+        },
+        {"idx": 1, "text1": "Text one", "text2": "Text two", "label": 0},
+    ]
+
+
+def test_aan_line_with_missing_column_names_its_line(tmp_path):
+    folder = tmp_path / "tsv_data"
+    write(folder / "new_aan_pairs.train.tsv", (AAN + "1\ta\tb\tc\n").encode())
+    write(folder / "new_aan_pairs.test.tsv", AAN.encode())
+    with pytest.raises(ImportFormatError) as caught:
+        load_task("lra/retrieval", tmp_path)
+    assert caught.value.line == 3 and "new_aan_pairs.train.tsv" in caught.value.file
+
+
+def cifar_records(labels, rng):
+    planes = rng.integers(0, 256, size=(len(labels), 3072), dtype=np.uint8)
+    records = np.concatenate([np.array(labels, np.uint8)[:, None], planes], axis=1)
+    return records.tobytes(), planes
+
+
+def test_cifar_binary_batches_become_grayscale_rows(tmp_path):
+    rng = np.random.default_rng(0)
+    folder = tmp_path / "cifar-10-batches-bin"
+    expected_train = []
+    for i in range(1, 6):
+        data, planes = cifar_records([i, 9], rng)
+        write(folder / f"data_batch_{i}.bin", data)
+        expected_train.append(planes)
+    data, planes = cifar_records([3], rng)
+    write(folder / "test_batch.bin", data)
+    dataset = load_task("lra/image", tmp_path)
+    assert dataset.counts() == {"train": 10, "test": 1}
+    assert [r["label"] for r in dataset.splits["train"][:4]] == [1, 9, 2, 9]
+    assert [r["idx"] for r in dataset.splits["train"]] == list(range(10))
+    # tf.image.rgb_to_grayscale weights, rounded half up, computed by hand.
+    red, green, blue = (int(planes[0, k * 1024 + 33]) for k in range(3))
+    gray = int(0.2989 * red + 0.5870 * green + 0.1140 * blue + 0.5)
+    assert dataset.splits["test"][0]["pixels"][33] == gray
+    assert len(dataset.splits["test"][0]["pixels"]) == 1024
+
+
+def test_cifar_file_cut_short_is_refused(tmp_path):
+    folder = tmp_path / "cifar-10-batches-bin"
+    data, _ = cifar_records([1], np.random.default_rng(0))
+    for i in range(1, 6):
+        write(folder / f"data_batch_{i}.bin", data)
+    write(folder / "test_batch.bin", data[:-1])
+    with pytest.raises(ImportFormatError, match="test_batch.bin"):
+        load_task("lra/image", tmp_path)
+
+
+def test_cifar_label_above_nine_is_refused(tmp_path):
+    folder = tmp_path / "cifar-10-batches-bin"
+    data, _ = cifar_records([1, 12], np.random.default_rng(0))
+    write(folder / "test_batch.bin", data)
+    with pytest.raises(ImportFormatError, match="record 1"):
+        from tasks.importers.cifar_bin import read_batch
+
+        read_batch(folder / "test_batch.bin")
+
+
+def test_pixel_rows_must_hold_gray_levels():
+    task = get_task("lra/pathfinder")
+    Dataset(task, {"test": [{"idx": 0, "pixels": [0, 255], "label": 1}]})
+    for bad in ([256], [], "0 1", [1.0]):
+        with pytest.raises(UserError, match="ints 0-255"):
+            Dataset(task, {"test": [{"idx": 0, "pixels": bad, "label": 1}]})
+
+
+def test_generated_jsonl_reads_back_through_glew_jsonl(tmp_path):
+    from tasks.generators import generate_task
+
+    dataset = generate_task("lra/pathfinder", seed=0, n_train=2, n_val=0, n_test=2)
+    folder = tmp_path / "pathfinder32"
+    folder.mkdir()
+    for split in dataset.splits:
+        (folder / f"{split}.jsonl").write_bytes(dataset.to_jsonl(split))
+    assert load_task("lra/pathfinder", tmp_path).sha256() == dataset.sha256()
+
+
+SPEC = """
+[suite]
+name = "demo"
+title = "Demo"
+description = "A demo suite."
+score_rule = "mean_of_task_means"
+score_rule_text = "Mean of tasks."
+
+[tasks.one]
+title = "One"
+description = "A task."
+version = 1
+type = "classification"
+text_fields = ["text"]
+labels = ["0", "1"]
+metrics = ["accuracy"]
+primary_metric = "accuracy"
+train_split = "train"
+eval_splits = ["test"]
+test_splits = []
+in_suite_score = true
+importer = "glew_jsonl"
+folder = "ONE"
+files = { train = "train.jsonl", test = "test.jsonl" }
+"""
+
+
+@pytest.mark.parametrize(
+    ("extra", "code"),
+    [
+        ('vocabulary = "chars"\n', "catalogue.unknown_vocabulary"),
+        ("two_tower = true\n", "catalogue.invalid_two_tower"),
+        ("[tasks.one.fixed_recipe]\nsource = 'x'\n", "catalogue.missing_key"),
+        (
+            "[tasks.one.long_context]\nbase = 'glue/sst2'\nkind = 'local'\n"
+            "base_train_split = 'train'\nbase_eval_split = 'validation'\n"
+            "train_tokens = 10\nlengths = { test = 100 }\n",
+            "catalogue.unknown_long_context_kind",
+        ),
+    ],
+)
+def test_bad_lra_and_long_context_keys_are_refused(tmp_path, extra, code):
+    from tasks.specs import load_spec_file
+
+    path = tmp_path / "demo.toml"
+    path.write_text(SPEC + extra, encoding="utf-8")
+    with pytest.raises(CatalogueError) as caught:
+        load_spec_file(path)
+    assert caught.value.code == code
