@@ -3,8 +3,8 @@
 It reads one job spec (docs/interfaces.md, "The job folder and spec"),
 fine-tunes the submitted model with the spec's recipe, predicts every split
 it is given and writes ``predictions/<split>.jsonl`` and ``measurements.json``
-into the output folder. Labels of scored splits never reach it; the worker
-scores outside the sandbox.
+into the output folder (efficiency measured on this run by ``runners.measure``).
+Labels of scored splits never reach it; the worker scores outside the sandbox.
 
 It imports only the standard library, the numeric stack and ``tasks.errors``
 (never Django: the sandbox holds no credentials and no database), and it
@@ -35,6 +35,7 @@ if TYPE_CHECKING:
     from runners.training import Tracker
 
 SPEC_VERSION = 1
+PRECISIONS = ("fp32", "bf16")
 EXIT_CRASHED, EXIT_BAD_INPUT, EXIT_OUT_OF_MEMORY = 1, 2, 3
 
 OFFLINE_DEFAULTS = {
@@ -45,6 +46,8 @@ OFFLINE_DEFAULTS = {
     "HF_HUB_DISABLE_PROGRESS_BARS": "1",
     "TOKENIZERS_PARALLELISM": "false",
 }
+# Deterministic cuBLAS reads this when CUDA starts, so it is set before torch loads.
+DETERMINISM_DEFAULTS = {"CUBLAS_WORKSPACE_CONFIG": ":4096:8"}
 
 _REQUIRED = {
     "": ("spec_version", "task", "recipe", "seed", "model_dir", "data", "output_dir"),
@@ -104,8 +107,19 @@ def load_spec(path: Path) -> dict[str, Any]:
         raise _bad_spec("task.text_fields must list one or two field names")
     if (recipe["optimizer"], recipe["scheduler"]) != ("adamw", "linear"):
         raise _bad_spec("only the adamw optimizer with a linear schedule is supported")
-    if recipe["precision"] != "fp32":
-        raise _bad_spec(f"precision {recipe['precision']!r} is not supported yet")
+    if recipe["precision"] not in PRECISIONS:
+        raise _bad_spec(
+            f"precision {recipe['precision']!r} is not one of {', '.join(PRECISIONS)}"
+        )
+    accumulation = recipe.get("gradient_accumulation_steps", 1)
+    if isinstance(accumulation, bool) or not (
+        isinstance(accumulation, int) and accumulation >= 1
+    ):
+        raise _bad_spec("recipe.gradient_accumulation_steps must be an integer >= 1")
+    for key in ("batch_size", "eval_batch_size"):
+        value = recipe[key]
+        if isinstance(value, bool) or not (isinstance(value, int) and value >= 1):
+            raise _bad_spec(f"recipe.{key} must be an integer >= 1")
     predict = data["predict"]
     if not isinstance(predict, dict) or not all(
         isinstance(s, str) and _SPLIT_NAME.match(s) for s in predict
@@ -118,18 +132,20 @@ def run_job(spec: dict[str, Any], tracker: Tracker) -> dict[str, Any]:
     """Fine-tune and predict as the spec says; write predictions; return measurements.
 
     Everything that could change a score is driven by the spec and its seed,
-    so the same spec on the same hardware gives the same predictions.
+    so the same spec on the same hardware gives the same predictions. The
+    measurements are taken on this run (runners.measure says how).
     """
     import torch
     import transformers
 
-    from runners import training
+    from runners import measure, training
 
     task, recipe, seed = spec["task"], spec["recipe"], int(spec["seed"])
     if spec.get("threads"):
         torch.set_num_threads(int(spec["threads"]))
     transformers.utils.logging.disable_progress_bar()
-    training.seed_everything(seed)
+    determinism = measure.configure_determinism(seed, tracker.device)
+    tracker.precision = measure.resolve_precision(recipe["precision"], tracker.device)
     regression = task["type"] == "regression"
     num_labels = 1 if regression else int(task["num_labels"])
     tokenizer, model, from_scratch = training.load_model(
@@ -138,8 +154,11 @@ def run_job(spec: dict[str, Any], tracker: Tracker) -> dict[str, Any]:
     if from_scratch:
         print("glew: no weights in the model; training from scratch", file=sys.stderr)
     model.to(tracker.device)
+    params, trainable_params = measure.parameter_counts(model)
+    energy = measure.EnergyMeter(tracker.device)
     pad = {"pad_id": tokenizer.pad_token_id, "padding_side": tokenizer.padding_side}
     fields, max_length = task["text_fields"], int(recipe["max_length"])
+    eval_batch_size = int(recipe["eval_batch_size"])
 
     stats = {"train_seconds": 0.0, "train_examples": 0, "train_steps": 0}
     train_path = spec["data"].get("train")
@@ -155,27 +174,38 @@ def run_job(spec: dict[str, Any], tracker: Tracker) -> dict[str, Any]:
         )
 
     infer_seconds, infer_examples, infer_tokens = 0.0, 0, 0
+    flops_per_example = None
+    # Rows re-predicted one at a time after prediction (latency, batch invariance).
+    sample: list[training.Encoding] = []
+    sample_logits: list[torch.Tensor] = []
+    latency_rows = 0
     predictions_dir = Path(spec["output_dir"]) / "predictions"
     predictions_dir.mkdir(parents=True, exist_ok=True)
-    for split, path in spec["data"]["predict"].items():
+    for number, (split, path) in enumerate(spec["data"]["predict"].items()):
         rows = training.read_jsonl(path)
         encodings = training.encode(tokenizer, rows, fields, max_length, path)
+        if flops_per_example is None and encodings:
+            flops_per_example = measure.warm_up_and_count_flops(
+                model, encodings, batch_size=eval_batch_size, tracker=tracker, **pad
+            )
         tracker.stage = f"predict {split}"
         start = time.perf_counter()
-        values, tokens = training.predict(
-            model,
-            encodings,
-            batch_size=int(recipe["eval_batch_size"]),
-            tracker=tracker,
-            **pad,
+        logits, tokens = training.predict_logits(
+            model, encodings, batch_size=eval_batch_size, tracker=tracker, **pad
         )
         seconds = time.perf_counter() - start
         infer_seconds += seconds
         infer_examples += len(rows)
         infer_tokens += tokens
+        values = training.to_predictions(logits)
         with open(predictions_dir / f"{split}.jsonl", "w", encoding="utf-8") as out:
             for row, value in zip(rows, values, strict=True):
                 out.write(json.dumps({"idx": row["idx"], "prediction": value}) + "\n")
+        if number == 0:
+            latency_rows = min(measure.LATENCY_ROWS, len(encodings))
+        room = measure.INVARIANCE_ROWS - len(sample)
+        sample.extend(encodings[:room])
+        sample_logits.append(logits[:room])
         training.emit_progress(
             stage="predict",
             split=split,
@@ -184,26 +214,47 @@ def run_job(spec: dict[str, Any], tracker: Tracker) -> dict[str, Any]:
             loss=None,
             examples_per_s=round(len(rows) / max(seconds, 1e-9), 2),
         )
+    energy_j = energy.stop()
+    checks = measure.latency_and_invariance(
+        model,
+        sample,
+        torch.cat(sample_logits) if sample_logits else torch.zeros(0, num_labels),
+        latency_rows=latency_rows,
+        tracker=tracker,
+        **pad,
+    )
 
     def rate(amount: float, seconds: float) -> float:
         return amount / seconds if seconds > 0 else 0.0
 
-    parameters = list(model.parameters())
     return {
-        "params": sum(p.numel() for p in parameters),
-        "trainable_params": sum(p.numel() for p in parameters if p.requires_grad),
+        "params": params,
+        "trainable_params": trainable_params,
         "from_scratch": from_scratch,
+        "flops_per_example": flops_per_example,
         **stats,
         "train_examples_per_s": rate(stats["train_examples"], stats["train_seconds"]),
+        "train_batch_size": int(recipe["batch_size"]),
+        "gradient_accumulation_steps": int(
+            recipe.get("gradient_accumulation_steps") or 1
+        ),
         "infer_seconds": infer_seconds,
         "infer_examples": infer_examples,
         "infer_examples_per_s": rate(infer_examples, infer_seconds),
         "infer_tokens_per_s": rate(infer_tokens, infer_seconds),
+        "eval_batch_size": eval_batch_size,
+        **checks,
         "peak_memory_bytes": training.peak_memory_bytes(tracker.device),
+        "energy_j": energy_j,
         "final_train_loss": tracker.final_train_loss,
         "device": tracker.device.type,
-        "versions": training.versions(),
-        "hardware": training.hardware_info(tracker.device),
+        "precision_used": tracker.precision,
+        "attention_implementation": measure.attention_implementation(model),
+        **training.kernel_measurements(tracker),
+        "determinism": determinism,
+        "versions": measure.versions(),
+        "hardware": measure.hardware(tracker.device),
+        "measurement_method": measure.METHODS,
     }
 
 
@@ -218,7 +269,7 @@ def _fail(code: str, message: str, exit_code: int) -> int:
 def main(argv: list[str] | None = None) -> int:
     """Run one job; returns the process exit status (0 on success)."""
     argv = sys.argv[1:] if argv is None else argv
-    for key, value in OFFLINE_DEFAULTS.items():
+    for key, value in (OFFLINE_DEFAULTS | DETERMINISM_DEFAULTS).items():
         os.environ.setdefault(key, value)
     training = None
     tracker = None

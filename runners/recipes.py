@@ -34,6 +34,14 @@ class Recipe:
     ``max_steps`` (when set) overrides ``epochs``; ``max_train_examples`` (when
     set) keeps a seeded random subsample of the training split. ``seeds`` are
     the seeds the worker runs; each seed is a separate job.
+
+    ``precision`` is ``"fp32"`` or ``"bf16"``; ``"bf16"`` means bf16 autocast on
+    a CUDA device that supports it and fp32 elsewhere (the run records the
+    precision it used). ``gradient_accumulation_steps`` splits each optimizer
+    step into that many micro-batches of ``batch_size`` rows; the effective
+    batch is ``batch_size * gradient_accumulation_steps``. The recipes all use
+    1; the worker raises it only to retry an out-of-memory run
+    (``with_half_batch``), which keeps the effective batch and so the version.
     """
 
     name: str
@@ -50,7 +58,30 @@ class Recipe:
     optimizer: str = "adamw"
     scheduler: str = "linear"
     precision: str = "fp32"
+    gradient_accumulation_steps: int = 1
     seeds: tuple[int, ...] = (0,)
+
+    @property
+    def effective_batch_size(self) -> int:
+        """Rows per optimizer step: what the recipe's numbers were tuned for."""
+        return self.batch_size * self.gradient_accumulation_steps
+
+    def with_half_batch(self) -> Recipe | None:
+        """The same recipe at half the micro-batch and twice the accumulation.
+
+        Used to retry a run that ran out of memory: the effective batch (and the
+        learning-rate schedule, which counts optimizer steps) is unchanged, so
+        the version is too. The evaluation batch is halved as well. None when
+        the batch cannot be halved evenly.
+        """
+        if self.batch_size < 2 or self.batch_size % 2:
+            return None
+        return dataclasses.replace(
+            self,
+            batch_size=self.batch_size // 2,
+            eval_batch_size=max(1, self.eval_batch_size // 2),
+            gradient_accumulation_steps=self.gradient_accumulation_steps * 2,
+        )
 
     def to_dict(self) -> dict[str, Any]:
         """Return the spec's ``recipe`` object (seeds travel as the job's ``seed``)."""
@@ -91,7 +122,7 @@ _QUICK = Recipe(
 
 _STANDARD = Recipe(
     name="standard",
-    version="standard@1",
+    version="standard@2",
     learning_rate=2e-5,
     batch_size=32,
     eval_batch_size=64,
@@ -101,6 +132,7 @@ _STANDARD = Recipe(
     weight_decay=0.01,
     max_length=128,
     max_train_examples=None,
+    precision="bf16",
     seeds=(0, 1, 2),
 )
 

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import csv
 import json
+import math
+import re
 import shutil
 import subprocess
 import sys
@@ -18,9 +20,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import torch
 
 from runners import execute, training
 from runners.recipes import get_recipe
+from tasks import metrics
 from tests.fixtures.tiny_model import FIXTURE_TEXTS, build_tiny_model
 
 MEASUREMENT_KEYS = {
@@ -39,6 +43,18 @@ MEASUREMENT_KEYS = {
     "device",
     "versions",
     "hardware",
+    # Measured on every run (runners/measure.py); null where not measurable.
+    "flops_per_example",
+    "latency_p50_ms",
+    "latency_p95_ms",
+    "energy_j",
+    "batch_invariant",
+    "batch_invariance",
+    "precision_used",
+    "attention_implementation",
+    "determinism",
+    "gradient_accumulation_steps",
+    "measurement_method",
 }
 
 # Rows to predict, in a deliberately unsorted idx order so "in input order" is
@@ -166,7 +182,13 @@ def test_measurements_have_every_contract_key_with_sane_values(
     assert m["peak_memory_bytes"] > 50 * 2**20
     assert m["final_train_loss"] > 0
     assert m["device"] == "cpu"
-    assert set(m["versions"]) == {"python", "torch", "transformers"}
+    assert set(m["versions"]) == {
+        "python",
+        "torch",
+        "transformers",
+        "tokenizers",
+        "numpy",
+    }
     assert m["hardware"]["threads"] == 1
     assert m["hardware"]["gpu"] is None
 
@@ -206,6 +228,27 @@ def test_same_spec_and_seed_give_identical_predictions(
         assert execute.main([str(spec)]) == 0
         runs.append(read_predictions(tmp_path / name, "validation"))
     assert runs[0] == runs[1]
+
+
+def test_same_classification_spec_gives_identical_predictions_and_scores(
+    tmp_path: Path, classifier_dir: Path
+) -> None:
+    runs, scores = [], []
+    for name in ("first", "second"):
+        assert execute.main([str(write_job(tmp_path / name, classifier_dir))]) == 0
+        predictions = read_predictions(tmp_path / name, "validation")
+        runs.append(predictions)
+        references = [_label(p["idx"], "classification") for p in predictions]
+        scores.append(
+            metrics.compute(
+                "accuracy", [p["prediction"] for p in predictions], references
+            )
+        )
+        m = json.loads((tmp_path / name / "out" / "measurements.json").read_text())
+        assert m["determinism"]["deterministic_algorithms"] is True
+        assert m["determinism"]["seed"] == 0
+    assert runs[0] == runs[1]
+    assert scores[0] == scores[1]
 
 
 def test_tiny_model_learns_the_fixture_sentiment(
@@ -305,11 +348,119 @@ def test_out_of_memory_is_reported_with_its_own_code_and_exit(
             "can't allocate memory: you tried to allocate 40000000000 bytes."
         )
 
-    monkeypatch.setattr(training, "predict", no_memory)
+    monkeypatch.setattr(training, "predict_logits", no_memory)
     assert execute.main([str(write_job(tmp_path, classifier_dir))]) == 3
     error = glew_error(capsys.readouterr().err)
     assert error["code"] == "execute.out_of_memory"
     assert "out of memory at batch" in error["message"]
+
+
+def test_out_of_memory_in_training_names_the_step_batch_size_and_peak(
+    tmp_path: Path,
+    classifier_dir: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    def no_memory(*args: Any, **kwargs: Any) -> None:
+        raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 2 GiB")
+
+    monkeypatch.setattr(training, "forward", no_memory)
+    assert execute.main([str(write_job(tmp_path, classifier_dir))]) == 3
+    error = glew_error(capsys.readouterr().err)
+    assert error["code"] == "execute.out_of_memory"
+    assert re.fullmatch(
+        r"out of memory at batch 1 of train, batch size 8 \(peak \d+\.\d\d GiB\)",
+        error["message"],
+    ), error["message"]
+
+
+def _train_progress(out: str) -> list[dict[str, Any]]:
+    lines = [
+        json.loads(line.removeprefix("GLEW_PROGRESS "))
+        for line in out.splitlines()
+        if line.startswith("GLEW_PROGRESS ")
+    ]
+    return [p for p in lines if p["stage"] == "train"]
+
+
+def test_gradient_accumulation_keeps_the_effective_batch_and_counts_optimizer_steps(
+    tmp_path: Path, classifier_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    smoke = get_recipe("smoke", task_name="glue/sst2", task_type="classification")
+    base = smoke.to_dict() | {"max_steps": 12, "learning_rate": 1e-3}
+    runs = {}
+    for batch, accumulation in ((8, 1), (4, 2)):
+        recipe = base | {
+            "batch_size": batch,
+            "gradient_accumulation_steps": accumulation,
+        }
+        job = tmp_path / f"b{batch}x{accumulation}"
+        assert execute.main([str(write_job(job, classifier_dir, recipe=recipe))]) == 0
+        m = json.loads((job / "out" / "measurements.json").read_text())
+        runs[accumulation] = m
+        progress = _train_progress(capsys.readouterr().out)
+        assert [p["step"] for p in progress] == [10, 12]
+        assert {p["total_steps"] for p in progress} == {12}
+        assert m["train_steps"] == 12
+        assert m["gradient_accumulation_steps"] == accumulation
+    assert runs[2]["train_examples"] == runs[1]["train_examples"]
+    # Same rows per step; only dropout masks and summation order differ.
+    assert runs[2]["final_train_loss"] == pytest.approx(
+        runs[1]["final_train_loss"], rel=0.1, abs=0.05
+    )
+
+
+def test_gradient_accumulation_schedules_epochs_by_effective_batch(
+    tmp_path: Path, classifier_dir: Path
+) -> None:
+    smoke = get_recipe("smoke", task_name="glue/sst2", task_type="classification")
+    recipe = smoke.to_dict() | {
+        "max_steps": None,
+        "epochs": 1,
+        "batch_size": 4,
+        "gradient_accumulation_steps": 2,
+    }
+    assert execute.main([str(write_job(tmp_path, classifier_dir, recipe=recipe))]) == 0
+    m = json.loads((tmp_path / "out" / "measurements.json").read_text())
+    assert m["train_steps"] == math.ceil(len(FIXTURE_TEXTS) / 8)
+    assert m["train_examples"] == len(FIXTURE_TEXTS)
+
+
+@pytest.mark.parametrize("precision", ["fp32", "bf16"])
+def test_fp32_and_bf16_recipes_run_and_record_the_precision_used(
+    tmp_path: Path, classifier_dir: Path, precision: str
+) -> None:
+    smoke = get_recipe("smoke", task_name="glue/sst2", task_type="classification")
+    recipe = smoke.to_dict() | {"precision": precision, "eval_batch_size": 4}
+    assert execute.main([str(write_job(tmp_path, classifier_dir, recipe=recipe))]) == 0
+    m = json.loads((tmp_path / "out" / "measurements.json").read_text())
+    # bf16 means bf16 autocast on a CUDA device; a CPU run stays in fp32.
+    assert m["precision_used"] == "fp32"
+    assert m["attention_implementation"] == "sdpa"
+
+
+@pytest.mark.parametrize(
+    ("key", "value"),
+    [
+        ("precision", "fp16"),
+        ("gradient_accumulation_steps", 0),
+        ("gradient_accumulation_steps", 1.5),
+        ("batch_size", 0),
+    ],
+)
+def test_unsupported_recipe_values_fail_as_bad_spec(
+    tmp_path: Path,
+    classifier_dir: Path,
+    capsys: pytest.CaptureFixture[str],
+    key: str,
+    value: Any,
+) -> None:
+    smoke = get_recipe("smoke", task_name="glue/sst2", task_type="classification")
+    recipe = smoke.to_dict() | {key: value}
+    assert execute.main([str(write_job(tmp_path, classifier_dir, recipe=recipe))]) == 2
+    error = glew_error(capsys.readouterr().err)
+    assert error["code"] == "execute.bad_spec"
+    assert key in error["message"]
 
 
 def test_unexpected_failure_is_reported_as_crashed(
@@ -321,7 +472,7 @@ def test_unexpected_failure_is_reported_as_crashed(
     def broken(*args: Any, **kwargs: Any) -> None:
         raise ValueError("something broke")
 
-    monkeypatch.setattr(training, "predict", broken)
+    monkeypatch.setattr(training, "predict_logits", broken)
     assert execute.main([str(write_job(tmp_path, classifier_dir))]) == 1
     captured = capsys.readouterr().err
     assert "Traceback" in captured

@@ -26,6 +26,7 @@ SPEC_RECIPE_KEYS = {
     "optimizer",
     "scheduler",
     "precision",
+    "gradient_accumulation_steps",
 }
 
 
@@ -37,12 +38,32 @@ def test_every_named_recipe_exists_with_a_versioned_name() -> None:
     for name in RECIPE_NAMES:
         recipe = _get(name)
         assert recipe.name == name
-        assert recipe.version == f"{name}@1"
-        assert (recipe.optimizer, recipe.scheduler, recipe.precision) == (
-            "adamw",
-            "linear",
-            "fp32",
-        )
+        assert recipe.version.startswith(f"{name}@")
+        assert (recipe.optimizer, recipe.scheduler) == ("adamw", "linear")
+        assert recipe.gradient_accumulation_steps == 1
+
+
+def test_smoke_and_quick_run_fp32_and_standard_runs_bf16_autocast() -> None:
+    assert (_get("smoke").precision, _get("quick").precision) == ("fp32", "fp32")
+    assert (_get("smoke").version, _get("quick").version) == ("smoke@1", "quick@1")
+    # bf16 changed what standard computes on a GPU, so its version moved on.
+    assert (_get("standard").precision, _get("standard").version) == (
+        "bf16",
+        "standard@2",
+    )
+
+
+def test_half_batch_keeps_the_effective_batch_for_an_out_of_memory_retry() -> None:
+    quick = _get("quick")
+    half = quick.with_half_batch()
+    assert half is not None
+    assert (half.batch_size, half.gradient_accumulation_steps) == (16, 2)
+    assert half.effective_batch_size == quick.effective_batch_size == 32
+    assert half.eval_batch_size == 32
+    assert half.version == quick.version
+    assert half.with_half_batch().effective_batch_size == 32
+    one = dataclasses.replace(quick, batch_size=1)
+    assert one.with_half_batch() is None
 
 
 def test_smoke_recipe_is_a_few_steps_on_a_few_rows() -> None:
