@@ -25,12 +25,14 @@ import io
 import math
 import re
 import statistics
-from collections import defaultdict
+from collections import OrderedDict, defaultdict
 from dataclasses import dataclass, field
+
+from django.db.models import Count, Max
 
 from leaderboard.catalogue.models import Suite, Task
 from leaderboard.submissions import selectors
-from leaderboard.submissions.models import Result, Submission
+from leaderboard.submissions.models import LeaderboardEntry, Result, Submission
 from leaderboard.submissions.selectors import LeaderboardRow, TaskCell
 
 Z95 = 1.96
@@ -256,6 +258,37 @@ def sort_rows(rows: list[BoardRow], key: str, direction: str) -> list[BoardRow]:
     return present + missing
 
 
+# Built boards, kept in this process (no pickling: a board of 10,000 rows takes far
+# longer to unpickle than to look up) and keyed by the suite's stamp, so any change
+# to its rows makes a fresh key; old keys fall out of the LRU.
+BOARD_CACHE_SIZE = 32
+_BOARDS: OrderedDict[tuple, Board] = OrderedDict()
+# Charts plot the best rows only: a scatter of thousands of points says no more and
+# would make every page heavy.
+CHART_ROWS = 500
+
+
+def _audience(user) -> str | None:
+    """Who shares a cached board: everyone sees the same public rows, staff see all;
+    a user with private submissions sees their own too, so is not cached."""
+    if user is None or not user.is_authenticated:
+        return "public"
+    if user.is_staff:
+        return "staff"
+    if Submission.objects.filter(owner=user, visibility="private").exists():
+        return None
+    return "public"
+
+
+def _stamp(suite: Suite) -> str:
+    """Changes whenever a row of the suite's precomputed leaderboard changes."""
+    state = LeaderboardEntry.objects.filter(suite=suite).aggregate(
+        latest=Max("updated_at"), rows=Count("id")
+    )
+    latest = state["latest"].timestamp() if state["latest"] else 0
+    return f"{latest}:{state['rows']}"
+
+
 def suite_board(
     *,
     suite: Suite,
@@ -264,8 +297,35 @@ def suite_board(
     sort: str = "rank",
     direction: str = "",
 ) -> Board:
-    """The leaderboard of a suite as pages, the API and exports show it."""
+    """The leaderboard of a suite as pages, the API and exports show it.
+
+    Built from the precomputed rows (``LeaderboardEntry``) and kept per audience,
+    filters and sort until any row of the suite changes, so a busy leaderboard of
+    thousands of submissions is served from memory.
+    """
     filters = filters or Filters()
+    audience = _audience(user)
+    if audience is None:
+        return _build_board(
+            suite=suite, user=user, filters=filters, sort=sort, direction=direction
+        )
+    key = (suite.pk, _stamp(suite), audience, repr(filters), sort, direction)
+    board = _BOARDS.get(key)
+    if board is None:
+        board = _build_board(
+            suite=suite, user=user, filters=filters, sort=sort, direction=direction
+        )
+        _BOARDS[key] = board
+        while len(_BOARDS) > BOARD_CACHE_SIZE:
+            _BOARDS.popitem(last=False)
+    else:
+        _BOARDS.move_to_end(key)
+    return board
+
+
+def _build_board(
+    *, suite: Suite, user, filters: Filters, sort: str, direction: str
+) -> Board:
     tasks = selectors.leaderboard_tasks(suite)
     base: list[LeaderboardRow] = selectors.leaderboard_rows(suite=suite, user=user)
     if not filters.all_rows:
@@ -277,7 +337,6 @@ def suite_board(
                 seen.add(sha)
                 kept.append(row)
         base = kept
-    figures, devices = efficiency_by_submission([r.submission.pk for r in base], tasks)
     rows = [
         BoardRow(
             rank=None,
@@ -285,8 +344,8 @@ def suite_board(
             score=r.score,
             score_se=suite_se(list(r.tasks.values())) if r.score is not None else None,
             tasks=r.tasks,
-            efficiency=figures.get(r.submission.pk, {}),
-            device=devices.get(r.submission.pk),
+            efficiency={key: r.efficiency.get(key) for key in EFFICIENCY_KEYS},
+            device=r.efficiency.get("device"),
         )
         for r in base
     ]
@@ -339,7 +398,14 @@ def mark_frontiers(rows: list[BoardRow]) -> None:
 
 
 def pareto_data(board: Board) -> dict:
-    """Per efficiency metric: the points (rows with a score and that figure)."""
+    """Per efficiency metric: the points (rows with a score and that figure).
+
+    Every frontier row is plotted, and the best ``CHART_ROWS`` rows by score.
+    """
+    scored = sorted(
+        (r for r in board.rows if r.score is not None), key=lambda r: -r.score
+    )
+    top = {r.submission.pk for r in scored[:CHART_ROWS]}
     charts = {}
     for column in EFFICIENCY_COLUMNS:
         points = [
@@ -351,7 +417,9 @@ def pareto_data(board: Board) -> dict:
                 "frontier": r.frontier.get(column.key, False),
             }
             for r in board.rows
-            if r.score is not None and r.efficiency.get(column.key) is not None
+            if r.score is not None
+            and r.efficiency.get(column.key) is not None
+            and (r.submission.pk in top or r.frontier.get(column.key, False))
         ]
         charts[column.key] = {
             "title": column.title,
@@ -390,9 +458,16 @@ def row_data(row: BoardRow) -> dict:
     }
 
 
-def board_data(board: Board) -> dict:
-    """The JSON export (also the API answer): a superset of the original shape."""
+def board_data(board: Board, *, limit: int | None = None, offset: int = 0) -> dict:
+    """The JSON export (also the API answer): a superset of the original shape.
+
+    ``limit``/``offset`` page through the rows; ``count`` is the number of rows.
+    """
+    rows = board.rows[offset : offset + limit] if limit is not None else board.rows
     return {
+        "count": len(board.rows),
+        "offset": offset,
+        "limit": limit,
         "suite": board.suite.slug,
         "tasks": [t.name for t in board.tasks],
         "sort": board.sort,
@@ -401,7 +476,7 @@ def board_data(board: Board) -> dict:
             {"key": c.key, "title": c.title, "better": c.better, "unit": c.unit}
             for c in EFFICIENCY_COLUMNS
         ],
-        "rows": [row_data(r) for r in board.rows],
+        "rows": [row_data(r) for r in rows],
     }
 
 
@@ -535,14 +610,15 @@ def compare_data(submissions: list[Submission]) -> dict:
     }
 
 
-_LENGTH_KEY = re.compile(r"(?:^|[_@-])(?:len|length|ctx)[_@-]?(\d+)$")
+_LENGTH_KEY = re.compile(r"(?:(?:^|[_@-])(?:len|length|ctx)[_@-]?(\d+)|_(\d+)k)$")
 
 
 def length_curves(board: Board) -> list[dict]:
-    """Score vs context length per row, from score keys such as ``accuracy@len512``
-    or ``accuracy_length_1024``; empty when no result has such keys."""
+    """Score vs context length per row, from score keys such as ``accuracy_4k``
+    (the long-context suite's), ``accuracy@len512`` or ``accuracy_length_1024``;
+    empty when no result has such keys."""
     task_ids = [t.pk for t in board.tasks]
-    sub_ids = [r.submission.pk for r in board.rows]
+    sub_ids = [r.submission.pk for r in board.rows[:CHART_ROWS]]
     results = Result.objects.filter(
         evaluation__task_id__in=task_ids, evaluation__submission_id__in=sub_ids
     ).values_list("evaluation__submission_id", "scores")
@@ -551,7 +627,12 @@ def length_curves(board: Board) -> list[dict]:
         for key, value in (scores or {}).items():
             match = _LENGTH_KEY.search(str(key))
             if match and isinstance(value, int | float):
-                points[sub_id][int(match.group(1))].append(float(value))
+                tokens = (
+                    int(match.group(1))
+                    if match.group(1)
+                    else 1000 * int(match.group(2))  # accuracy_4k: 4,000 tokens
+                )
+                points[sub_id][tokens].append(float(value))
     names = {r.submission.pk: r.submission.name for r in board.rows}
     curves = []
     for sub_id, by_length in points.items():
@@ -582,14 +663,16 @@ def adversarial_pairs(board: Board, user) -> list[dict]:
     clean_keys: dict[tuple[int, str], list[float]] = defaultdict(list)
     results = Result.objects.filter(
         evaluation__task__in=board.tasks,
-        evaluation__submission_id__in=[r.submission.pk for r in board.rows],
+        evaluation__submission_id__in=[
+            r.submission.pk for r in board.rows[:CHART_ROWS]
+        ],
     ).values_list("evaluation__submission_id", "evaluation__task__name", "scores")
     for sub_id, task_name, scores in results:
         for key, value in (scores or {}).items():
             if "clean" in str(key) and isinstance(value, int | float):
                 clean_keys[(sub_id, task_name)].append(float(value))
     pairs = []
-    for row in board.rows:
+    for row in board.rows[:CHART_ROWS]:
         for task in board.tasks:
             cell = row.tasks.get(task.name)
             if cell is None:

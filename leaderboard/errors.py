@@ -23,6 +23,8 @@ STATUS_BY_CODE = {
     "not_found": status.HTTP_404_NOT_FOUND,
     "upload.too_large": status.HTTP_413_REQUEST_ENTITY_TOO_LARGE,
     "limits.daily_quota": status.HTTP_429_TOO_MANY_REQUESTS,
+    "limits.too_many_logins": status.HTTP_429_TOO_MANY_REQUESTS,
+    "limits.too_many_uploads": status.HTTP_429_TOO_MANY_REQUESTS,
 }
 
 

@@ -1,5 +1,6 @@
 // Keep the evaluations of a submission live: refetch the fragment every 2 s
-// while anything is still queued, running or scoring.
+// while anything is still queued, running or scoring. When the last one ends, the
+// page reloads once so its scores, downloads and actions show the final state.
 (function () {
   const box = document.getElementById("evaluations");
   if (!box) return;
@@ -11,6 +12,7 @@
         box.innerHTML = await response.text();
         const marker = box.querySelector("[data-live]");
         box.dataset.live = marker ? marker.dataset.live : "0";
+        if (box.dataset.live !== "1") { window.location.reload(); return; }
       }
     } catch (e) { /* a dropped request is retried on the next tick */ }
     if (box.dataset.live === "1") setTimeout(refresh, 2000);

@@ -11,7 +11,7 @@ from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from leaderboard import boards
+from leaderboard import boards, ratelimit
 from leaderboard.api import serializers as s
 from leaderboard.catalogue import services as catalogue_services
 from leaderboard.catalogue.selectors import suite_get, suite_list, task_get
@@ -53,8 +53,10 @@ class TokenView(APIView):
 
         username = request.data.get("username", "")
         password = request.data.get("password", "")
+        ratelimit.login_check(request, str(username))
         user = authenticate(request, username=username, password=password)
         if user is None or not user.is_active:
+            ratelimit.login_failed(request, str(username))
             raise UserError("auth.bad_credentials", "Wrong username or password.")
         token, _ = Token.objects.get_or_create(user=user)
         return Response({"token": token.key})
@@ -320,7 +322,20 @@ class LeaderboardView(APIView):
                 filename=f"glew-{suite_obj.slug}-leaderboard.csv",
                 content_type="text/csv; charset=utf-8",
             )
-        return Response(boards.board_data(board))
+        limit, offset = _paging(request.query_params)
+        return Response(boards.board_data(board, limit=limit, offset=offset))
+
+
+def _paging(params, default: int = 100, cap: int = 1000) -> tuple[int, int]:
+    """``limit`` (default 100, at most 1000) and ``offset`` from the query."""
+    try:
+        limit = min(max(int(params.get("limit", default)), 1), cap)
+        offset = max(int(params.get("offset", 0)), 0)
+    except ValueError:
+        raise UserError(
+            "api.bad_paging", "limit and offset must be whole numbers."
+        ) from None
+    return limit, offset
 
 
 class SuiteListView(APIView):

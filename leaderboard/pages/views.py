@@ -73,6 +73,18 @@ def _board_response(board: boards.Board, fmt: str) -> HttpResponse | None:
     return None
 
 
+PAGE_SIZE = 50
+
+
+def _page_number(text: str | None, rows: int) -> int:
+    """A valid 1-based page number for ``rows`` rows (bad input shows page 1)."""
+    try:
+        page = int(text or 1)
+    except ValueError:
+        return 1
+    return min(max(page, 1), max(1, -(-rows // PAGE_SIZE)))
+
+
 def suite_leaderboard(request: HttpRequest, suite: str) -> HttpResponse:
     suite_obj = _or_404(suite_get, suite)
     board = boards.suite_board(
@@ -85,12 +97,15 @@ def suite_leaderboard(request: HttpRequest, suite: str) -> HttpResponse:
     exported = _board_response(board, request.GET.get("format", ""))
     if exported is not None:
         return exported
+    page = _page_number(request.GET.get("page"), len(board.rows))
+    shown = board.rows[(page - 1) * PAGE_SIZE : page * PAGE_SIZE]
     table = [
         {"row": row, "cells": [row.tasks.get(task.name) for task in board.tasks]}
-        for row in board.rows
+        for row in shown
     ]
     query = request.GET.copy()
     query.pop("format", None)
+    query.pop("page", None)
     charts = {
         "pareto": boards.pareto_data(board),
         "utility": [
@@ -99,7 +114,7 @@ def suite_leaderboard(request: HttpRequest, suite: str) -> HttpResponse:
                 "score": r.score,
                 **{k: r.efficiency.get(k) for k in boards.EFFICIENCY_KEYS},
             }
-            for r in board.rows
+            for r in shown
         ],
         "columns": [
             {"key": c.key, "title": c.title, "better": c.better}
@@ -122,6 +137,9 @@ def suite_leaderboard(request: HttpRequest, suite: str) -> HttpResponse:
             "query": query.urlencode(),
             "charts": charts,
             "has_points": any(c["points"] for c in charts["pareto"].values()),
+            "page": page,
+            "pages": max(1, -(-len(board.rows) // PAGE_SIZE)),
+            "first_index": (page - 1) * PAGE_SIZE,
         },
     )
 

@@ -1,0 +1,1 @@
+"""``glew``: the command line client of a Glew server."""

@@ -1,0 +1,45 @@
+import pytest
+from django.core.management import call_command
+from rest_framework.test import APIClient
+
+from leaderboard.submissions import services
+
+
+@pytest.fixture(autouse=True)
+def _roomy_quota_and_own_storage(settings, tmp_path):
+    """Many submissions per test; files in a storage of the test's own, so the
+    session's shared storage (which other tests count) stays as they expect."""
+    settings.GLEW_DAILY_SUBMISSION_LIMIT = 1000
+    settings.MEDIA_ROOT = tmp_path / "storage"
+
+
+@pytest.fixture
+def no_enqueue(monkeypatch):
+    sent = []
+    monkeypatch.setattr(services, "_enqueue", lambda evs: sent.extend(evs))
+    return sent
+
+
+@pytest.fixture
+def sst2_imported(sst2_folder):
+    call_command("import_task", "glue/sst2", str(sst2_folder))
+
+
+@pytest.fixture
+def users(django_user_model):
+    return {
+        "owner": django_user_model.objects.create_user("owner", password="pw-owner-1"),
+        "other": django_user_model.objects.create_user("other", password="pw-other-1"),
+        "admin": django_user_model.objects.create_user(
+            "admin", password="pw-admin-1", is_staff=True
+        ),
+        "anonymous": None,
+    }
+
+
+def client_as(user) -> APIClient:
+    client = APIClient()
+    if user is not None:
+        client.force_authenticate(user)  # the API
+        client.force_login(user)  # the pages
+    return client

@@ -1,0 +1,127 @@
+"""Who may do what with a private submission, on every endpoint that touches one.
+
+Anonymous users and other users must not even learn it exists (404, as for an id
+that was never used); its owner and admins see and manage it.
+"""
+
+import pytest
+
+from leaderboard.submissions.models import Evaluation
+from tests.api.conftest import client_as
+from tests.factories import finish_all, make_submission, model_variant
+
+pytestmark = pytest.mark.django_db
+
+SEES = {"owner": True, "admin": True, "other": False, "anonymous": False}
+
+
+@pytest.fixture
+def private(users, sst2_imported, tiny_model_zip, no_enqueue):
+    submission = make_submission(
+        users["owner"],
+        model_variant(tiny_model_zip, "private"),
+        name="secret",
+        visibility="private",
+    )
+    finish_all(submission, 0.8)
+    return submission
+
+
+@pytest.mark.parametrize("who", list(SEES))
+def test_private_submission_detail_manifest_and_zip(who, users, private):
+    client = client_as(users[who])
+    for url in (
+        f"/api/v1/submissions/{private.pk}",
+        f"/api/v1/submissions/{private.pk}/manifest",
+        f"/api/v1/submissions/{private.pk}/glue-zip",
+        f"/submissions/{private.pk}/",
+        f"/submissions/{private.pk}/manifest.json",
+        f"/submissions/{private.pk}/glue.zip",
+    ):
+        response = client.get(url)
+        if SEES[who]:
+            assert response.status_code == 200, (url, response.content[:300])
+        else:
+            assert response.status_code == 404, url
+            if url.startswith("/api/"):
+                assert response.json()["code"] == "submission.not_found"
+
+
+@pytest.mark.parametrize("who", list(SEES))
+def test_private_submission_in_lists_boards_and_compare(who, users, private):
+    client = client_as(users[who])
+    listed = [s["id"] for s in client.get("/api/v1/submissions").json()["results"]]
+    assert (private.pk in listed) is SEES[who]
+    rows = client.get("/api/v1/leaderboards/glue").json()["rows"]
+    assert (private.pk in [r["submission"] for r in rows]) is SEES[who]
+    csv_text = client.get("/api/v1/leaderboards/glue?format=csv").content.decode()
+    assert ("secret" in csv_text) is SEES[who]
+    page = client.get("/suites/glue/").content.decode()
+    assert ("secret" in page) is SEES[who]
+    response = client.get(f"/api/v1/compare?ids={private.pk},{private.pk}")
+    assert response.status_code == (200 if SEES[who] else 404)
+
+
+@pytest.mark.parametrize(
+    "who,expected",
+    [("owner", 200), ("admin", 200), ("other", 404), ("anonymous", 401)],
+)
+def test_private_submission_visibility_patch(who, expected, users, private):
+    response = client_as(users[who]).patch(
+        f"/api/v1/submissions/{private.pk}", {"visibility": "public"}, format="json"
+    )
+    assert response.status_code == expected, response.content
+    private.refresh_from_db()
+    assert private.visibility == ("public" if expected == 200 else "private")
+
+
+@pytest.mark.parametrize(
+    "who,expected",
+    [("owner", 201), ("admin", 201), ("other", 404), ("anonymous", 401)],
+)
+def test_private_evaluation_rerun(who, expected, users, private):
+    evaluation = private.evaluations.get()
+    response = client_as(users[who]).post(f"/api/v1/evaluations/{evaluation.pk}/rerun")
+    assert response.status_code == expected, response.content
+    if expected == 201:
+        body = response.json()
+        assert body["rerun_of"] == evaluation.pk
+        rerun = Evaluation.objects.get(pk=body["id"])
+        assert rerun.seed == evaluation.seed
+        assert rerun.dataset_version_id == evaluation.dataset_version_id
+    else:
+        assert set(response.json()) == {"error", "code"}
+
+
+@pytest.mark.parametrize(
+    "who,expected", [("owner", 200), ("admin", 200), ("other", 404), ("anonymous", 401)]
+)
+def test_private_submission_cancel(
+    who, expected, users, sst2_imported, tiny_model_zip, no_enqueue
+):
+    queued = make_submission(
+        users["owner"], tiny_model_zip.read_bytes(), visibility="private"
+    )
+    response = client_as(users[who]).post(f"/api/v1/submissions/{queued.pk}/cancel")
+    assert response.status_code == expected
+    if expected == 200:
+        assert response.json()["cancelled"] == 1
+
+
+def test_another_user_may_see_but_not_change_a_public_submission(
+    users, sst2_imported, tiny_model_zip, no_enqueue
+):
+    public = make_submission(users["owner"], tiny_model_zip.read_bytes())
+    finish_all(public, 0.7)
+    other = client_as(users["other"])
+    assert other.get(f"/api/v1/submissions/{public.pk}").status_code == 200
+    response = other.patch(
+        f"/api/v1/submissions/{public.pk}", {"visibility": "private"}, format="json"
+    )
+    assert response.status_code == 403
+    assert response.json()["code"] == "auth.forbidden"
+    evaluation = public.evaluations.get()
+    response = other.post(f"/api/v1/evaluations/{evaluation.pk}/rerun")
+    assert response.status_code == 403
+    assert other.post(f"/evaluations/{evaluation.pk}/rerun").status_code == 302
+    assert Evaluation.objects.filter(rerun_of=evaluation).count() == 0

@@ -1,0 +1,88 @@
+"""Factories for leaderboard rows, made through the services as the platform makes
+them: a submission via ``submission_create``, a result via ``evaluation_finish``."""
+
+import io
+import json
+import zipfile
+from pathlib import Path
+
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
+
+from leaderboard.submissions import services
+from leaderboard.submissions.models import Submission
+from leaderboard.submissions.status import Status
+
+
+def model_variant(tiny_model_zip: Path, tag: str) -> bytes:
+    """The tiny model zip plus a README naming ``tag``: another model (other sha256)."""
+    buffer = io.BytesIO(tiny_model_zip.read_bytes())
+    with zipfile.ZipFile(buffer, "a") as archive:
+        archive.writestr("README.md", f"variant {tag}\n")
+    return buffer.getvalue()
+
+
+def make_submission(
+    owner,
+    archive: bytes,
+    *,
+    name: str = "model",
+    tasks: tuple[str, ...] = ("glue/sst2",),
+    visibility: str = "public",
+    recipe: str = "smoke",
+    is_baseline: bool = False,
+) -> Submission:
+    stream = io.BytesIO(archive)
+    stream.name = "model.zip"
+    return services.submission_create(
+        owner=owner,
+        name=name,
+        archive_stream=stream,
+        recipe=recipe,
+        tasks=list(tasks),
+        visibility=visibility,
+        is_baseline=is_baseline,
+    )
+
+
+def finish_all(
+    submission: Submission,
+    score: float,
+    *,
+    params: int = 4_000_000,
+    throughput: float = 100.0,
+    memory: int = 200_000_000,
+    train_seconds: float = 10.0,
+    device: str = "cpu",
+) -> None:
+    """Finish every evaluation of ``submission`` with ``score`` and these figures."""
+    for evaluation in submission.evaluations.all():
+        counts = evaluation.dataset_version.counts
+        predictions = {}
+        if "test" in counts:
+            predictions["test"] = default_storage.save(
+                f"predictions/eval-{evaluation.pk}/test.jsonl",
+                ContentFile(
+                    "".join(
+                        json.dumps({"idx": i, "prediction": 1}) + "\n"
+                        for i in range(counts["test"])
+                    ).encode()
+                ),
+            )
+        services.evaluation_claim(evaluation_id=evaluation.pk)
+        services.evaluation_move(evaluation_id=evaluation.pk, to=Status.SCORING)
+        services.evaluation_finish(
+            evaluation_id=evaluation.pk,
+            scores={"accuracy": score},
+            task_score=score,
+            efficiency={
+                "params": params,
+                "infer_examples_per_s": throughput,
+                "latency_p50_ms": 1000.0 / throughput,
+                "peak_memory_bytes": memory,
+                "train_seconds": train_seconds,
+                "device": device,
+            },
+            manifest={"model_sha256": submission.archive.sha256, "seed": 0},
+            predictions=predictions,
+        )
