@@ -151,14 +151,7 @@ def _prepare_job(*, evaluation: Evaluation, spec: TaskSpec, job_dir: Path) -> No
         ]
         _write_jsonl(job_dir / "data" / f"{name}.jsonl", rows)
         data_paths["predict"][name] = f"/job/data/{name}.jsonl"
-    recipe = get_recipe(
-        evaluation.recipe_name, task_name=spec.name, task_type=spec.type
-    ).to_dict()
-    accumulation = evaluation.gradient_accumulation_steps
-    if accumulation > 1:
-        # The out-of-memory retry: same effective batch, half as many rows at once.
-        recipe["batch_size"] = max(1, recipe["batch_size"] // accumulation)
-        recipe["gradient_accumulation_steps"] = accumulation
+    recipe = job_recipe(evaluation).to_dict()
     job_spec = {
         "spec_version": 1,
         "evaluation_id": evaluation.pk,
@@ -177,6 +170,19 @@ def _prepare_job(*, evaluation: Evaluation, spec: TaskSpec, job_dir: Path) -> No
         "threads": settings.GLEW_SANDBOX_THREADS,
     }
     (job_dir / "spec.json").write_text(json.dumps(job_spec, indent=2))
+
+
+def job_recipe(evaluation: Evaluation):
+    """The recipe a job runs: the evaluation's, at half the batch with twice the
+    gradient accumulation after an out-of-memory failure (same effective batch)."""
+    recipe = get_recipe(
+        evaluation.recipe_name,
+        task_name=evaluation.task.name,
+        task_type=evaluation.task.task_type,
+    )
+    if evaluation.gradient_accumulation_steps > 1:
+        recipe = recipe.with_half_batch() or recipe
+    return recipe
 
 
 def predicted_splits(
@@ -285,6 +291,7 @@ def _run_sandbox(
         cpu_seconds=limit * max(1, settings.GLEW_SANDBOX_THREADS),
         memory_bytes=settings.GLEW_SANDBOX_MEMORY_BYTES,
         max_file_bytes=settings.GLEW_SANDBOX_MAX_FILE_BYTES,
+        max_scratch_bytes=settings.GLEW_SANDBOX_SCRATCH_BYTES,
     )
     log_path = job_dir.parent / f"{job_dir.name}.log"
     result = run_in_sandbox(
@@ -500,6 +507,10 @@ EFFICIENCY_KEYS = (
     "peak_memory_bytes",
     "energy_j",
     "device",
+    "precision_used",
+    "padding_waste",
+    "execution_path",
+    "batch_invariant",
 )
 
 
@@ -510,11 +521,7 @@ def efficiency_from(measurements: dict) -> dict:
 
 def manifest_for(*, evaluation: Evaluation, measurements: dict) -> dict:
     """Everything needed to reproduce this number, stored beside it."""
-    recipe = get_recipe(
-        evaluation.recipe_name,
-        task_name=evaluation.task.name,
-        task_type=evaluation.task.task_type,
-    )
+    recipe = job_recipe(evaluation)
     return {
         "evaluation_id": evaluation.pk,
         "model_sha256": evaluation.submission.archive.sha256,
@@ -524,10 +531,7 @@ def manifest_for(*, evaluation: Evaluation, measurements: dict) -> dict:
         "recipe": {
             "name": recipe.name,
             "version": recipe.version,
-            "hyperparameters": {
-                **recipe.to_dict(),
-                "gradient_accumulation_steps": evaluation.gradient_accumulation_steps,
-            },
+            "hyperparameters": recipe.to_dict(),
         },
         "seed": evaluation.seed,
         "versions": measurements.get("versions", {}),
@@ -538,6 +542,8 @@ def manifest_for(*, evaluation: Evaluation, measurements: dict) -> dict:
         "batch_invariance": measurements.get("batch_invariance"),
         "execution_path": measurements.get("execution_path"),
         "precision": measurements.get("precision_used"),
+        "attention_implementation": measurements.get("attention_implementation"),
+        "padding_waste": measurements.get("padding_waste"),
         "sandbox": "unsandboxed" if settings.GLEW_ALLOW_UNSANDBOXED else "bubblewrap",
         "attempt": evaluation.attempts,
     }

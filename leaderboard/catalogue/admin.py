@@ -63,6 +63,7 @@ class DatasetVersionAdmin(admin.ModelAdmin):
         for version in queryset:
             services.dataset_version_deprecate(version=version)
         self.message_user(request, f"Deprecated {queryset.count()} version(s).")
+
     list_filter = ("published", "deprecated", "task__suite")
     readonly_fields = (
         "task",

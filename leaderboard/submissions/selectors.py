@@ -62,6 +62,33 @@ class TaskCell:
     per_seed: dict[int, float] = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class Named:
+    """The one attribute a leaderboard row shows of an owner or archive."""
+
+    username: str = ""
+    sha256: str = ""
+
+
+@dataclass(frozen=True)
+class SubmissionSummary:
+    """What a leaderboard row needs of its submission, without a model instance:
+    rows of thousands of submissions are built, cached and pickled cheaply."""
+
+    pk: int
+    name: str
+    owner: Named
+    archive: Named
+    is_baseline: bool
+    recipe: str
+    visibility: str
+    created_at: object
+
+    @property
+    def id(self) -> int:
+        return self.pk
+
+
 @dataclass
 class LeaderboardRow:
     rank: int | None
@@ -92,9 +119,21 @@ def leaderboard_rows(
         LeaderboardEntry.objects.filter(
             suite=suite, submission__in=visible_submissions(user)
         )
-        .select_related("submission__owner", "submission__archive")
         .order_by(
             F("score").desc(nulls_last=True), "-task_count", "submission__created_at"
+        )
+        .values_list(
+            "score",
+            "cells",
+            "efficiency",
+            "submission_id",
+            "submission__name",
+            "submission__owner__username",
+            "submission__archive__sha256",
+            "submission__is_baseline",
+            "submission__recipe",
+            "submission__visibility",
+            "submission__created_at",
         )
     )
     scored_before = 0
@@ -103,25 +142,34 @@ def leaderboard_rows(
     window = entries[offset : offset + limit] if limit is not None else entries[offset:]
     rows = []
     rank = scored_before
-    for entry in window:
-        if entry.score is not None:
+    for score, cells, efficiency, *fields in window:
+        if score is not None:
             rank += 1
-        cells = {
-            name: TaskCell(
-                mean=cell["mean"],
-                std=cell["std"],
-                n=cell["n"],
-                per_seed={int(seed): value for seed, value in cell["per_seed"].items()},
-            )
-            for name, cell in entry.cells.items()
-        }
+        pk, name, username, sha256, baseline, recipe, visibility, created = fields
         rows.append(
             LeaderboardRow(
-                rank if entry.score is not None else None,
-                entry.submission,
-                entry.score,
-                cells,
-                entry.efficiency,
+                rank if score is not None else None,
+                SubmissionSummary(
+                    pk,
+                    name,
+                    Named(username=username),
+                    Named(sha256=sha256),
+                    baseline,
+                    recipe,
+                    visibility,
+                    created,
+                ),
+                score,
+                {
+                    task: TaskCell(
+                        mean=cell["mean"],
+                        std=cell["std"],
+                        n=cell["n"],
+                        per_seed={int(k): v for k, v in cell["per_seed"].items()},
+                    )
+                    for task, cell in cells.items()
+                },
+                efficiency,
             )
         )
     return rows

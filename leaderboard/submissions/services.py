@@ -16,12 +16,14 @@ from typing import IO
 from django.conf import settings
 from django.core.files import File
 from django.core.files.storage import default_storage
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from leaderboard import ratelimit
 from leaderboard.catalogue.models import Task
 from leaderboard.submissions.models import (
     Evaluation,
+    LeaderboardEntry,
     ModelArchive,
     Result,
     Submission,
@@ -29,7 +31,12 @@ from leaderboard.submissions.models import (
 )
 from leaderboard.submissions.standings import leaderboard_refresh_for_task
 from leaderboard.submissions.status import Status, can_move, submission_status_from
-from runners.archives import ArchiveInfo, ArchiveLimits, inspect_archive
+from runners.archives import (
+    ArchiveInfo,
+    ArchiveLimits,
+    check_parameter_cap,
+    inspect_archive,
+)
 from runners.recipes import RECIPE_NAMES, get_recipe
 from tasks import registry
 from tasks.errors import UserError
@@ -57,7 +64,10 @@ def upload_receive(*, stream: IO[bytes], max_bytes: int) -> StoredUpload:
     digest = hashlib.sha256()
     size = 0
     handle = tempfile.NamedTemporaryFile(
-        prefix="glew-upload-", suffix=".zip", delete=False
+        prefix="glew-upload-",
+        suffix=".zip",
+        delete=False,
+        dir=settings.FILE_UPLOAD_TEMP_DIR,
     )
     path = Path(handle.name)
     try:
@@ -187,25 +197,49 @@ def queue_for_recipe(recipe_name: str) -> str:
     return settings.GLEW_QUEUES[hardware]
 
 
-def archive_store(*, upload: StoredUpload, info: ArchiveInfo) -> ModelArchive:
-    """Store an archive once per content hash; a second identical upload is linked."""
+def archive_store(
+    *, upload: StoredUpload, info: ArchiveInfo, saved: list[str] | None = None
+) -> ModelArchive:
+    """Store an archive once per content hash; a second identical upload is linked.
+
+    Concurrent uploads of the same bytes race safely: each saves under its own
+    storage name (the storage never overwrites), the unique sha256 lets one row in,
+    and the others delete their copy and link to that row. The name of a file this
+    call kept is appended to ``saved``, so a caller whose transaction then rolls
+    back can delete it.
+    """
     existing = ModelArchive.objects.filter(sha256=upload.sha256).first()
     if existing is not None:
         return existing
-    name = f"models/{upload.sha256}.zip"
-    if not default_storage.exists(name):
-        with upload.path.open("rb") as handle:
-            name = default_storage.save(name, File(handle))
-    archive, _ = ModelArchive.objects.get_or_create(
-        sha256=upload.sha256,
-        defaults={
-            "storage_name": name,
-            "size_bytes": upload.size,
-            "config": info.config,
-            "has_weights": info.has_weights,
-        },
-    )
+    with upload.path.open("rb") as handle:
+        name = default_storage.save(f"models/{upload.sha256}.zip", File(handle))
+    try:
+        with transaction.atomic():
+            archive = ModelArchive.objects.create(
+                sha256=upload.sha256,
+                storage_name=name,
+                size_bytes=upload.size,
+                config=info.config,
+                has_weights=info.has_weights,
+            )
+    except IntegrityError:
+        default_storage.delete(name)
+        return ModelArchive.objects.get(sha256=upload.sha256)
+    except BaseException:
+        default_storage.delete(name)
+        raise
+    if saved is not None:
+        saved.append(name)
     return archive
+
+
+def max_model_params(targets: list[Task]) -> int:
+    """The parameter cap for a submission: the strictest of its suites' caps."""
+    caps = settings.GLEW_MAX_MODEL_PARAMS_PER_SUITE
+    default = settings.GLEW_MAX_MODEL_PARAMS
+    return min(
+        (caps.get(task.suite.slug, default) for task in targets), default=default
+    )
 
 
 def submission_create(
@@ -242,6 +276,7 @@ def submission_create(
     targets = resolve_targets(tasks=tasks, suites=suites)
     if not is_baseline:
         check_daily_quota(owner=owner, targets=targets)
+        ratelimit.upload_check(user=owner)
     upload = upload_receive(
         stream=archive_stream, max_bytes=settings.GLEW_MAX_UPLOAD_BYTES
     )
@@ -249,19 +284,30 @@ def submission_create(
         info = inspect_archive(
             upload.path, ArchiveLimits(max_archive_bytes=settings.GLEW_MAX_UPLOAD_BYTES)
         )
-        with transaction.atomic():
-            archive = archive_store(upload=upload, info=info)
-            submission = Submission.objects.create(
-                owner=owner,
-                name=name,
-                description=description,
-                archive=archive,
-                recipe=recipe,
-                visibility=visibility,
-                is_baseline=is_baseline,
-            )
-            evaluations = _evaluations_create(submission=submission, targets=targets)
-            transaction.on_commit(lambda: _enqueue(evaluations))
+        # Before anything is stored: a config describing a huge model is refused
+        # from its numbers (transformers is imported lazily, only for this).
+        check_parameter_cap(info.config, max_model_params(targets))
+        saved: list[str] = []
+        try:
+            with transaction.atomic():
+                archive = archive_store(upload=upload, info=info, saved=saved)
+                submission = Submission.objects.create(
+                    owner=owner,
+                    name=name,
+                    description=description,
+                    archive=archive,
+                    recipe=recipe,
+                    visibility=visibility,
+                    is_baseline=is_baseline,
+                )
+                evaluations = _evaluations_create(
+                    submission=submission, targets=targets
+                )
+                transaction.on_commit(lambda: _enqueue(evaluations))
+        except BaseException:
+            for stored in saved:  # rolled back: no row refers to the file any more
+                default_storage.delete(stored)
+            raise
     finally:
         upload.path.unlink(missing_ok=True)
     log.info(
@@ -472,6 +518,10 @@ def submission_set_visibility(
         )
     submission.visibility = visibility
     submission.save(update_fields=["visibility", "updated_at"])
+    # Who may see its leaderboard rows changed: cached boards must be rebuilt.
+    LeaderboardEntry.objects.filter(submission=submission).update(
+        updated_at=timezone.now()
+    )
     return submission
 
 
@@ -541,6 +591,13 @@ def evaluation_retry_smaller_batch(*, evaluation_id: int) -> bool:
         evaluation = Evaluation.objects.select_for_update().get(pk=evaluation_id)
         if evaluation.gradient_accumulation_steps > 1:
             return False
+        recipe = get_recipe(
+            evaluation.recipe_name,
+            task_name=evaluation.task.name,
+            task_type=evaluation.task.task_type,
+        )
+        if recipe.with_half_batch() is None:
+            return False  # a batch of one cannot be halved
         if evaluation.status != Status.RUNNING:
             return False
         evaluation.gradient_accumulation_steps = 2

@@ -18,11 +18,11 @@ from tasks import registry, scoring
 
 def leaderboard_tasks(suite: Suite) -> list[Task]:
     """The tasks a suite's leaderboard shows: scored tasks that have published data."""
-    return [
-        task
-        for task in suite.tasks.filter(in_suite_score=True).order_by("key")
-        if task.dataset_versions.filter(published=True).exists()
-    ]
+    return list(
+        suite.tasks.filter(in_suite_score=True, dataset_versions__published=True)
+        .distinct()
+        .order_by("key")
+    )
 
 
 def _cells(results, current: dict[str, int]) -> dict[str, dict]:
