@@ -14,20 +14,19 @@ of the speed on short GLUE sentences.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
-import platform
 import random
 import resource
 import time
-from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
-import transformers
 from transformers import (
     AutoConfig,
     AutoModelForSequenceClassification,
@@ -35,6 +34,8 @@ from transformers import (
     PreTrainedModel,
 )
 
+from kernels import batching, packed
+from kernels.accounting import PaddingCounter
 from tasks.errors import PlatformError, UserError
 
 PROGRESS_EVERY = 10
@@ -48,13 +49,39 @@ Encoding = dict[str, list[int]]
 
 @dataclass
 class Tracker:
-    """Where the job is (so an out-of-memory error can name the batch), and the
-    last training loss (reported in the measurements)."""
+    """Where the job is (so an out-of-memory error can name the batch and its
+    size), the precision the forward passes use, and the last training loss
+    (reported in the measurements).
+
+    ``precision`` is the precision actually used: ``"bf16"`` (bf16 autocast on
+    CUDA) or ``"fp32"``; execute resolves the recipe's wish against the device.
+    """
 
     device: torch.device
     stage: str = "load"
     batch: int = 0
+    batch_size: int | None = None
+    precision: str = "fp32"
     final_train_loss: float | None = None
+    # Which forward ran (kernels.packed: "packed_sdpa" or "padded") and the
+    # tokens it computed against the real ones, for the measurements.
+    execution_path: str | None = None
+    padding: PaddingCounter = field(default_factory=PaddingCounter)
+
+
+def kernel_measurements(tracker: Tracker) -> dict[str, Any]:
+    """``execution_path`` and ``padding_waste`` (computed / real tokens) of the run."""
+    return {
+        "execution_path": tracker.execution_path,
+        "padding_waste": tracker.padding.waste,
+    }
+
+
+def autocast(tracker: Tracker) -> contextlib.AbstractContextManager[Any]:
+    """bf16 autocast on CUDA when the job runs in bf16, else nothing (fp32)."""
+    if tracker.precision == "bf16" and tracker.device.type == "cuda":
+        return torch.autocast("cuda", dtype=torch.bfloat16)
+    return contextlib.nullcontext()
 
 
 def is_out_of_memory(exc: BaseException) -> bool:
@@ -80,11 +107,12 @@ def peak_memory_bytes(device: torch.device) -> int:
 def out_of_memory_error(tracker: Tracker) -> PlatformError:
     """The error reported when a batch does not fit in memory."""
     peak = peak_memory_bytes(tracker.device) / 2**30
-    where = (
-        "while loading the model"
-        if tracker.stage == "load"
-        else f"at batch {tracker.batch} of {tracker.stage}"
-    )
+    if tracker.stage == "load":
+        where = "while loading the model"
+    else:
+        where = f"at batch {tracker.batch} of {tracker.stage}"
+        if tracker.batch_size:
+            where += f", batch size {tracker.batch_size}"
     return PlatformError(
         "execute.out_of_memory", f"out of memory {where} (peak {peak:.2f} GiB)"
     )
@@ -165,10 +193,10 @@ def load_model(
     problem_type = (
         "regression" if task_type == "regression" else "single_label_classification"
     )
-    try:
-        tokenizer = AutoTokenizer.from_pretrained(model_dir, trust_remote_code=False)
+
+    def build(attention: dict[str, str]) -> PreTrainedModel:
         if has_weights:
-            model = AutoModelForSequenceClassification.from_pretrained(
+            return AutoModelForSequenceClassification.from_pretrained(
                 model_dir,
                 num_labels=num_labels,
                 problem_type=problem_type,
@@ -176,17 +204,26 @@ def load_model(
                 use_safetensors=True,
                 trust_remote_code=False,
                 dtype=torch.float32,
+                **attention,
             )
-        else:
-            config = AutoConfig.from_pretrained(
-                model_dir,
-                num_labels=num_labels,
-                problem_type=problem_type,
-                trust_remote_code=False,
-            )
-            model = AutoModelForSequenceClassification.from_config(
-                config, trust_remote_code=False, dtype=torch.float32
-            )
+        config = AutoConfig.from_pretrained(
+            model_dir,
+            num_labels=num_labels,
+            problem_type=problem_type,
+            trust_remote_code=False,
+        )
+        return AutoModelForSequenceClassification.from_config(
+            config, trust_remote_code=False, dtype=torch.float32, **attention
+        )
+
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(model_dir, trust_remote_code=False)
+        try:
+            # SDPA is the fused attention kernel (flash / memory-efficient on GPU).
+            model = build({"attn_implementation": "sdpa"})
+        except (ValueError, ImportError):
+            # Architectures without SDPA support keep their default attention.
+            model = build({})
     except Exception as exc:
         if is_out_of_memory(exc):
             raise
@@ -251,6 +288,34 @@ def collate(
     return out
 
 
+def forward(
+    model: PreTrainedModel,
+    encodings: Sequence[Encoding],
+    *,
+    pad_id: int,
+    padding_side: str,
+    tracker: Tracker,
+) -> torch.Tensor:
+    """Logits for a batch, in its order: packed (no pad computed) when the model's
+    layout allows it (kernels.packed), else padded to the batch's longest row.
+
+    Both paths give the same logits within float tolerance; the tracker records
+    which one ran and how many tokens it computed.
+    """
+    use_packed = packed.supports_packed(model)
+    tracker.execution_path = packed.PACKED_PATH if use_packed else packed.PADDED_PATH
+    tracker.padding.add([len(e["input_ids"]) for e in encodings], packed=use_packed)
+    with autocast(tracker):
+        if use_packed:
+            logits, _ = packed.forward_logits(
+                model, encodings, pad_id=pad_id, device=tracker.device, packed=True
+            )
+            return logits
+        batch = collate(encodings, pad_id, padding_side)
+        batch = {k: v.to(tracker.device) for k, v in batch.items()}
+        return model(**batch).logits
+
+
 def make_optimizer(
     model: torch.nn.Module, learning_rate: float, weight_decay: float
 ) -> torch.optim.AdamW:
@@ -298,9 +363,19 @@ def train(
     padding_side: str,
     tracker: Tracker,
 ) -> dict[str, float]:
-    """Fine-tune in place; returns train_seconds, train_examples, train_steps."""
+    """Fine-tune in place; returns train_seconds, train_examples, train_steps.
+
+    One optimizer step takes ``batch_size * gradient_accumulation_steps`` rows,
+    run as micro-batches of ``batch_size``; each micro-batch's mean loss is
+    weighted by its share of the step's rows (``1 / accumulation`` when the
+    micro-batches are full), so the gradient is that of the whole step's mean
+    loss. Steps, the schedule and progress lines count optimizer steps, so
+    batch 8 x 1 and batch 4 x 2 see the same rows in the same steps.
+    """
     batch_size = recipe["batch_size"]
-    per_epoch = math.ceil(len(encodings) / batch_size)
+    accumulation = int(recipe.get("gradient_accumulation_steps") or 1)
+    step_rows = batch_size * accumulation
+    per_epoch = math.ceil(len(encodings) / step_rows)
     total = recipe["max_steps"] or recipe["epochs"] * per_epoch
     if not encodings or total <= 0:
         return {"train_seconds": 0.0, "train_examples": 0, "train_steps": 0}
@@ -309,30 +384,49 @@ def train(
         optimizer, linear_schedule(total, recipe["warmup_ratio"])
     )
     label_dtype = torch.float32 if model.config.num_labels == 1 else torch.long
-    generator = torch.Generator().manual_seed(seed)
+    lengths = [len(e["input_ids"]) for e in encodings]
+    epoch = 0
     tracker.stage = "train"
+    tracker.batch_size = batch_size
     model.train()
     step, seen, window_loss, window_steps = 0, 0, 0.0, 0
     start = time.perf_counter()
     while step < total:
-        order = torch.randperm(len(encodings), generator=generator).tolist()
-        for first in range(0, len(order), batch_size):
+        # Steps of step_rows rows drawn from length-sorted buckets
+        # (kernels.batching): the recipe's batch size and step count are kept,
+        # only which rows share a step changes, so little is padded.
+        plan = batching.train_batches(
+            lengths, batch_size=step_rows, seed=seed, epoch=epoch
+        )
+        epoch += 1
+        for step_ids in plan:
             if step >= total:
                 break
-            ids = order[first : first + batch_size]
             tracker.batch = step + 1
-            batch = collate([encodings[i] for i in ids], pad_id, padding_side)
-            batch = {k: v.to(tracker.device) for k, v in batch.items()}
-            target = torch.tensor([labels[i] for i in ids], dtype=label_dtype)
-            loss = model(**batch, labels=target.to(tracker.device)).loss
-            loss.backward()
+            step_loss = 0.0
+            for micro in range(0, len(step_ids), batch_size):
+                ids = step_ids[micro : micro + batch_size]
+                logits = forward(
+                    model,
+                    [encodings[i] for i in ids],
+                    pad_id=pad_id,
+                    padding_side=padding_side,
+                    tracker=tracker,
+                )
+                target = torch.tensor([labels[i] for i in ids], dtype=label_dtype)
+                loss = packed.sequence_loss(
+                    model, logits.float(), target.to(tracker.device)
+                )
+                loss = loss * (len(ids) / len(step_ids))
+                loss.backward()
+                step_loss += loss.item()
             torch.nn.utils.clip_grad_norm_(model.parameters(), GRAD_CLIP_NORM)
             optimizer.step()
             scheduler.step()
             optimizer.zero_grad(set_to_none=True)
             step += 1
-            seen += len(ids)
-            window_loss += loss.item()
+            seen += len(step_ids)
+            window_loss += step_loss
             window_steps += 1
             if step % PROGRESS_EVERY == 0 or step == total:
                 tracker.final_train_loss = window_loss / window_steps
@@ -351,17 +445,53 @@ def train(
     return {"train_seconds": seconds, "train_examples": seen, "train_steps": step}
 
 
-def _length_batches(
-    encodings: Sequence[Encoding], batch_size: int
-) -> Iterator[list[int]]:
-    """Batches of row indices, longest rows first, so padding is minimal and an
-    out-of-memory failure shows up on the first batch rather than the last."""
-    order = sorted(range(len(encodings)), key=lambda i: -len(encodings[i]["input_ids"]))
-    for first in range(0, len(order), batch_size):
-        yield order[first : first + batch_size]
-
-
 @torch.inference_mode()
+def predict_logits(
+    model: PreTrainedModel,
+    encodings: list[Encoding],
+    *,
+    batch_size: int,
+    pad_id: int,
+    padding_side: str,
+    tracker: Tracker,
+) -> tuple[torch.Tensor, int]:
+    """Run the model on every row; returns fp32 CPU logits ``[rows, num_labels]``
+    in input order and the real (non-pad) tokens seen.
+
+    Rows are sorted longest first (so an out-of-memory failure shows on the first
+    batch) and cut into token-budget batches of ``batch_size`` rows on average
+    (kernels.batching.inference_plan); the logits go back to input order.
+    The logits (not just the labels) let the measurements check that a row's
+    output does not depend on the rows batched with it.
+    """
+    model.eval()
+    tracker.batch_size = batch_size
+    logits = torch.zeros(len(encodings), model.config.num_labels)
+    tokens = tracker.batch = 0
+    lengths = [len(e["input_ids"]) for e in encodings]
+    plan, _ = batching.inference_plan(lengths, batch_size=batch_size)
+    for number, ids in enumerate(plan, start=1):
+        tracker.batch = number
+        tracker.batch_size = len(ids)
+        tokens += sum(lengths[i] for i in ids)
+        out = forward(
+            model,
+            [encodings[i] for i in ids],
+            pad_id=pad_id,
+            padding_side=padding_side,
+            tracker=tracker,
+        )
+        logits[ids] = out.float().cpu()
+    return logits, tokens
+
+
+def to_predictions(logits: torch.Tensor) -> list[int] | list[float]:
+    """One prediction per row: the score for regression, else the argmax label."""
+    if logits.shape[1] == 1:
+        return logits[:, 0].tolist()
+    return logits.argmax(-1).tolist()
+
+
 def predict(
     model: PreTrainedModel,
     encodings: list[Encoding],
@@ -372,44 +502,15 @@ def predict(
     tracker: Tracker,
 ) -> tuple[list[int] | list[float], int]:
     """Predict every row; returns predictions in input order and real tokens seen."""
-    model.eval()
-    regression = model.config.num_labels == 1
-    predictions: list[Any] = [None] * len(encodings)
-    tokens = tracker.batch = 0
-    for number, ids in enumerate(_length_batches(encodings, batch_size), start=1):
-        tracker.batch = number
-        batch = collate([encodings[i] for i in ids], pad_id, padding_side)
-        tokens += int(batch["attention_mask"].sum()) if "attention_mask" in batch else 0
-        batch = {k: v.to(tracker.device) for k, v in batch.items()}
-        logits = model(**batch).logits.float().cpu()
-        values = logits[:, 0].tolist() if regression else logits.argmax(-1).tolist()
-        for i, value in zip(ids, values, strict=True):
-            predictions[i] = value
-    return predictions, tokens
-
-
-def hardware_info(device: torch.device) -> dict[str, Any]:
-    """What the job ran on, so efficiency figures can be compared fairly."""
-    cpu = platform.processor() or None
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8") as handle:
-            for line in handle:
-                if line.startswith("model name"):
-                    cpu = line.split(":", 1)[1].strip()
-                    break
-    except OSError:
-        pass
-    gpu = torch.cuda.get_device_name(device) if device.type == "cuda" else None
-    return {"cpu": cpu, "threads": torch.get_num_threads(), "gpu": gpu}
-
-
-def versions() -> dict[str, str]:
-    """Library versions that can change scores, for the reproducibility manifest."""
-    return {
-        "python": platform.python_version(),
-        "torch": torch.__version__,
-        "transformers": transformers.__version__,
-    }
+    logits, tokens = predict_logits(
+        model,
+        encodings,
+        batch_size=batch_size,
+        pad_id=pad_id,
+        padding_side=padding_side,
+        tracker=tracker,
+    )
+    return to_predictions(logits), tokens
 
 
 def train_labels(

@@ -45,11 +45,11 @@ def test_every_named_recipe_exists_with_a_versioned_name() -> None:
 
 def test_smoke_and_quick_run_fp32_and_standard_runs_bf16_autocast() -> None:
     assert (_get("smoke").precision, _get("quick").precision) == ("fp32", "fp32")
-    assert (_get("smoke").version, _get("quick").version) == ("smoke@1", "quick@1")
+    assert (_get("smoke").version, _get("quick").version) == ("smoke@2", "quick@2")
     # bf16 changed what standard computes on a GPU, so its version moved on.
     assert (_get("standard").precision, _get("standard").version) == (
         "bf16",
-        "standard@2",
+        "standard@3",
     )
 
 
@@ -108,7 +108,7 @@ def test_standard_recipe_runs_five_seeds_on_small_tasks(task_name: str) -> None:
 def test_to_dict_matches_the_spec_recipe_object() -> None:
     data = _get("quick").to_dict()
     assert set(data) == SPEC_RECIPE_KEYS
-    assert data["version"] == "quick@1"
+    assert data["version"] == "quick@2"
     assert data["max_steps"] is None
 
 

@@ -1,0 +1,194 @@
+"""Fine-tune + score: the runner's path vs the Hugging Face Trainer (run_glue style).
+
+The real all-MiniLM-L6-v2 is fine-tuned on seeded subsets of the real SST-2 and
+RTE training files and scores their dev subsets, twice per task, from the same
+weights (same seed for the new classification head) with the same
+hyperparameters (batch 32, lr 5e-5, 1 epoch, 10% linear warmup, weight decay
+0.01, grad clip 1.0, AdamW, max length 128):
+
+* baseline: ``transformers.Trainer`` as the run_glue example drives it by default
+  (every row padded to max_length 128, eval batch 32);
+* ours: ``runners.training.train`` + ``runners.training.predict``, the code the
+  sandbox runs (length-bucketed batches of the same 32 rows per step, packed
+  padding-free forward for BERT-family models, token-budget eval batches).
+
+Times include tokenization. Prints each path's seconds and dev accuracy, then
+``speedup: X.XX`` (total baseline seconds / total ours seconds).
+
+    .venv/bin/python benchmarks/finetune_vs_trainer.py \
+        [--sst2-train N] [--sst2-dev N] [--rte-train N] [--rte-dev N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from benchlib import minilm_dir, read_glue, speedup_line, text_fields  # noqa: E402
+
+HPARAMS = {
+    "learning_rate": 5e-5,
+    "batch_size": 32,
+    "eval_batch_size": 32,
+    "epochs": 1,
+    "max_steps": None,
+    "warmup_ratio": 0.1,
+    "weight_decay": 0.01,
+    "max_length": 128,
+}
+SEED = 0
+
+
+def _load(num_labels):
+    import torch
+    from transformers import AutoModelForSequenceClassification
+
+    torch.manual_seed(SEED)
+    return AutoModelForSequenceClassification.from_pretrained(
+        minilm_dir(), num_labels=num_labels, dtype=torch.float32
+    )
+
+
+def run_trainer(tokenizer, train_rows, dev_rows, fields, workdir):
+    """run_glue's defaults: pad_to_max_length=True (128), Trainer loop."""
+    import numpy as np
+    from transformers import Trainer, TrainingArguments
+
+    start = time.perf_counter()
+    model = _load(2)
+
+    def encode(rows):
+        columns = [[r[f] for r in rows] for f in fields]
+        enc = tokenizer(
+            *columns,
+            padding="max_length",
+            max_length=HPARAMS["max_length"],
+            truncation=True,
+        )
+        return [
+            {**{k: enc[k][i] for k in enc}, "labels": rows[i]["label"]}
+            for i in range(len(rows))
+        ]
+
+    steps = HPARAMS["epochs"] * math.ceil(len(train_rows) / HPARAMS["batch_size"])
+    args = TrainingArguments(
+        output_dir=str(workdir),
+        per_device_train_batch_size=HPARAMS["batch_size"],
+        per_device_eval_batch_size=HPARAMS["eval_batch_size"],
+        learning_rate=HPARAMS["learning_rate"],
+        num_train_epochs=HPARAMS["epochs"],
+        warmup_steps=math.ceil(steps * HPARAMS["warmup_ratio"]),
+        weight_decay=HPARAMS["weight_decay"],
+        max_grad_norm=1.0,
+        seed=SEED,
+        use_cpu=True,
+        report_to=[],
+        save_strategy="no",
+        logging_strategy="no",
+        eval_strategy="no",
+        disable_tqdm=True,
+        dataloader_num_workers=0,
+    )
+    trainer = Trainer(model=model, args=args, train_dataset=encode(train_rows))
+    trainer.train()
+    train_s = time.perf_counter() - start
+    start = time.perf_counter()
+    output = trainer.predict(encode(dev_rows))
+    predictions = np.argmax(output.predictions, axis=-1).tolist()
+    return train_s, time.perf_counter() - start, predictions
+
+
+def run_ours(tokenizer, train_rows, dev_rows, fields):
+    """The sandbox's own functions (runners.training), not a copy."""
+    import torch
+
+    from runners import training
+
+    start = time.perf_counter()
+    model = _load(2)
+    tracker = training.Tracker(device=torch.device("cpu"))
+    pad = {"pad_id": tokenizer.pad_token_id, "padding_side": tokenizer.padding_side}
+    encodings = training.encode(
+        tokenizer, train_rows, fields, HPARAMS["max_length"], "train"
+    )
+    labels = [r["label"] for r in train_rows]
+    training.train(model, encodings, labels, HPARAMS, seed=SEED, tracker=tracker, **pad)
+    train_s = time.perf_counter() - start
+    start = time.perf_counter()
+    encodings = training.encode(
+        tokenizer, dev_rows, fields, HPARAMS["max_length"], "dev"
+    )
+    predictions, _ = training.predict(
+        model,
+        encodings,
+        batch_size=HPARAMS["eval_batch_size"],
+        tracker=tracker,
+        **pad,
+    )
+    return train_s, time.perf_counter() - start, predictions, tracker
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sst2-train", type=int, default=512)
+    parser.add_argument("--sst2-dev", type=int, default=256)
+    parser.add_argument("--rte-train", type=int, default=128)
+    parser.add_argument("--rte-dev", type=int, default=64)
+    parser.add_argument("--threads", type=int, default=2)
+    args = parser.parse_args()
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+    import torch
+    import transformers
+    from transformers import AutoTokenizer
+
+    torch.set_num_threads(args.threads)
+    transformers.utils.logging.set_verbosity_error()
+    transformers.utils.logging.disable_progress_bar()
+    tokenizer = AutoTokenizer.from_pretrained(minilm_dir())
+
+    sizes = {
+        "sst2": (args.sst2_train, args.sst2_dev),
+        "rte": (args.rte_train, args.rte_dev),
+    }
+    total_base = total_ours = 0.0
+    for task, (n_train, n_dev) in sizes.items():
+        train_rows = read_glue(task, "train", n_train, seed=SEED)
+        dev_rows = read_glue(task, "dev", n_dev, seed=SEED)
+        fields = text_fields(task)
+        gold = [r["label"] for r in dev_rows]
+        with tempfile.TemporaryDirectory() as workdir:
+            b_train, b_pred, b_out = run_trainer(
+                tokenizer, train_rows, dev_rows, fields, workdir
+            )
+        o_train, o_pred, o_out, tracker = run_ours(
+            tokenizer, train_rows, dev_rows, fields
+        )
+        b_acc = sum(p == g for p, g in zip(b_out, gold, strict=True)) / len(gold)
+        o_acc = sum(p == g for p, g in zip(o_out, gold, strict=True)) / len(gold)
+        base, ours = b_train + b_pred, o_train + o_pred
+        print(
+            f"{task}: train {len(train_rows)} / dev {len(dev_rows)} rows\n"
+            f"  Trainer (pad 128): train {b_train:.1f} s + predict {b_pred:.1f} s"
+            f" = {base:.1f} s, dev accuracy {b_acc:.4f}\n"
+            f"  ours [{tracker.execution_path}, padding waste "
+            f"{tracker.padding.waste:.3f}]: train {o_train:.1f} s + predict "
+            f"{o_pred:.1f} s = {ours:.1f} s, dev accuracy {o_acc:.4f}\n"
+            f"  x{base / ours:.2f}"
+        )
+        total_base += base
+        total_ours += ours
+    print(f"total: Trainer {total_base:.1f} s, ours {total_ours:.1f} s")
+    print(speedup_line(total_base, total_ours))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,105 @@
+"""Scoring throughput: the runner's prediction path vs ``transformers.pipeline``.
+
+Both score the same GLUE dev rows (SST-2 single sentences, RTE pairs) with the
+same MiniLM classifier (all-MiniLM-L6-v2 with a seeded classification head) at
+batch 32, tokenization included. Baseline: ``pipeline("text-classification",
+batch_size=32)``. Ours: ``runners.training.encode`` + ``runners.training.predict``
+(length-sorted token-budget batches, packed padding-free forward when the model
+allows it). Prints rows/s for each and ends with ``speedup: X.XX`` (total
+baseline seconds / total ours seconds).
+
+    .venv/bin/python benchmarks/inference_vs_pipeline.py [--sst2-dev N] [--rte-dev N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from benchlib import minilm_dir, read_glue, speedup_line, text_fields  # noqa: E402
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sst2-dev", type=int, default=872, help="SST-2 dev rows")
+    parser.add_argument("--rte-dev", type=int, default=277, help="RTE dev rows")
+    parser.add_argument("--batch-size", type=int, default=32)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--repeats", type=int, default=1, help="best of N runs")
+    args = parser.parse_args()
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+    import torch
+    import transformers
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+    from runners import training
+
+    torch.set_num_threads(args.threads)
+    transformers.utils.logging.set_verbosity_error()
+    transformers.utils.logging.disable_progress_bar()
+    tokenizer = AutoTokenizer.from_pretrained(minilm_dir())
+    torch.manual_seed(0)
+    model = AutoModelForSequenceClassification.from_pretrained(
+        minilm_dir(), num_labels=2, dtype=torch.float32
+    ).eval()
+    classifier = transformers.pipeline(
+        "text-classification", model=model, tokenizer=tokenizer, device="cpu"
+    )
+    tracker = training.Tracker(device=torch.device("cpu"))
+    pad = {"pad_id": tokenizer.pad_token_id, "padding_side": tokenizer.padding_side}
+
+    total_base = total_ours = 0.0
+    for task, limit in (("sst2", args.sst2_dev), ("rte", args.rte_dev)):
+        rows = read_glue(task, "dev", limit)
+        fields = text_fields(task)
+        if len(fields) == 1:
+            inputs = [r[fields[0]] for r in rows]
+        else:
+            inputs = [{"text": r[fields[0]], "text_pair": r[fields[1]]} for r in rows]
+
+        def baseline(inputs=inputs):
+            out = classifier(
+                inputs, batch_size=args.batch_size, truncation=True, max_length=128
+            )
+            return [int(o["label"].rsplit("_", 1)[-1]) for o in out]
+
+        def ours(rows=rows, fields=fields):
+            encodings = training.encode(tokenizer, rows, fields, 128, "dev")
+            values, _ = training.predict(
+                model, encodings, batch_size=args.batch_size, tracker=tracker, **pad
+            )
+            return values
+
+        base_s, base_pred = _best(baseline, args.repeats)
+        ours_s, ours_pred = _best(ours, args.repeats)
+        agree = sum(a == b for a, b in zip(base_pred, ours_pred, strict=True))
+        print(
+            f"{task}: {len(rows)} rows | pipeline {len(rows) / base_s:.1f} rows/s "
+            f"({base_s:.2f} s) | ours [{tracker.execution_path}] "
+            f"{len(rows) / ours_s:.1f} rows/s ({ours_s:.2f} s) | "
+            f"x{base_s / ours_s:.2f} | predictions agree {agree}/{len(rows)}"
+        )
+        total_base += base_s
+        total_ours += ours_s
+    print(f"total: pipeline {total_base:.2f} s, ours {total_ours:.2f} s")
+    print(speedup_line(total_base, total_ours))
+    return 0
+
+
+def _best(fn, repeats):
+    best, result = float("inf"), None
+    for _ in range(max(1, repeats)):
+        start = time.perf_counter()
+        result = fn()
+        best = min(best, time.perf_counter() - start)
+    return best, result
+
+
+if __name__ == "__main__":
+    sys.exit(main())
