@@ -49,6 +49,13 @@ class Dataset:
                     label = row.get("label")
                     if isinstance(label, int) and not isinstance(label, bool):
                         rows[i] = {**row, "label": float(label)}
+        if self.task.type == "multilabel_classification":
+            # A label set has one canonical form: its class indices in order.
+            for rows in copied.values():
+                for i, row in enumerate(rows):
+                    label = row.get("label")
+                    if isinstance(label, list):
+                        rows[i] = {**row, "label": sorted(label, key=_sort_key)}
         for split, rows in copied.items():
             _validate_split(self.task, split, rows)
         object.__setattr__(self, "splits", MappingProxyType(copied))
@@ -64,7 +71,13 @@ class Dataset:
             if not self.task.is_labelled(split) or not rows:
                 continue
             labels = [row["label"] for row in rows]
-            if self.task.labels is None:
+            if self.task.type == "multilabel_classification":
+                # Rows carrying each label (a row may count towards several).
+                counter = Counter(i for label_set in labels for i in label_set)
+                result[split] = {
+                    name: counter.get(i, 0) for i, name in enumerate(self.task.labels)
+                }
+            elif self.task.labels is None:
                 result[split] = {
                     "min": min(labels),
                     "mean": sum(labels) / len(labels),
@@ -190,9 +203,23 @@ def _validate_row(task: TaskSpec, split: str, row: Mapping[str, Any]) -> None:
     if not isinstance(idx, int) or isinstance(idx, bool):
         raise ValueError(f"idx must be an integer, got {idx!r}")
     for name in task.text_fields:
-        if not isinstance(row[name], str):
+        if task.vocabulary == "pixels":
+            # Image tasks (LRA Image, Pathfinder): grayscale levels, row-major.
+            pixels = row[name]
+            if (
+                not isinstance(pixels, list)
+                or not pixels
+                or not all(
+                    isinstance(v, int) and not isinstance(v, bool) and 0 <= v <= 255
+                    for v in pixels
+                )
+            ):
+                raise ValueError(f"{name} must be a non-empty list of ints 0-255")
+        elif not isinstance(row[name], str):
             raise ValueError(f"{name} must be a string")
-    if labelled:
+    if labelled and task.type == "multilabel_classification":
+        _validate_label_set(task, row["label"])
+    elif labelled:
         label = row["label"]
         if task.labels is not None:
             if (
@@ -209,3 +236,24 @@ def _validate_row(task: TaskSpec, split: str, row: Mapping[str, Any]) -> None:
             or not math.isfinite(label)
         ):
             raise ValueError("label must be a finite number")
+
+
+def _sort_key(value: Any) -> tuple[int, Any]:
+    """Order ints numerically and anything else after them (validation rejects it)."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return (0, value)
+    return (1, repr(value))
+
+
+def _validate_label_set(task: TaskSpec, label: Any) -> None:
+    """A multi-label row's label: distinct class indices (possibly none), a list."""
+    assert task.labels is not None
+    if not isinstance(label, list) or not all(
+        isinstance(i, int) and not isinstance(i, bool) and 0 <= i < len(task.labels)
+        for i in label
+    ):
+        raise ValueError(
+            f"label must be a list of class indices below {len(task.labels)}"
+        )
+    if len(set(label)) != len(label):
+        raise ValueError(f"label lists a class twice: {label}")

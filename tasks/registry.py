@@ -47,7 +47,8 @@ class Registry(Generic[T]):
         self._items: dict[str, T] = {}
         # Other spellings that should suggest (not resolve to) a canonical name,
         # e.g. a task's short key "sst2" for "glue/sst2".
-        self._aliases: dict[str, str] = {}
+        # One alias may suggest several names ("sst2": glue/ and advglue/sst2).
+        self._aliases: dict[str, list[str]] = {}
 
     def add(self, name: str, obj: T, *, aliases: tuple[str, ...] = ()) -> T:
         """Register ``obj`` under ``name``; registering a name twice is a bug."""
@@ -55,7 +56,7 @@ class Registry(Generic[T]):
             raise ValueError(f"{self.kind} {name!r} is already registered")
         self._items[name] = obj
         for alias in aliases:
-            self._aliases.setdefault(alias, name)
+            self._aliases.setdefault(alias, []).append(name)
         return obj
 
     def register(self, name: str) -> Callable[[T], T]:
@@ -73,13 +74,16 @@ class Registry(Generic[T]):
         except KeyError:
             pass
         if name in self._aliases:
-            hint = f" Did you mean {self._aliases[name]!r}?"
+            names = " or ".join(repr(n) for n in self._aliases[name])
+            hint = f" Did you mean {names}?"
         else:
             hint = did_you_mean(name, list(self._items))
             if not hint:
                 close = difflib.get_close_matches(name, list(self._aliases), n=3)
                 if close:
-                    names = " or ".join(repr(self._aliases[c]) for c in close)
+                    names = " or ".join(
+                        repr(n) for c in close for n in self._aliases[c]
+                    )
                     hint = f" Did you mean {names}?"
         raise UserError(self.error_code, f"Unknown {self.kind} {name!r}.{hint}")
 

@@ -53,6 +53,18 @@ def _check_predictions(task: TaskSpec, split: str, predictions: Sequence) -> Non
     for i, value in enumerate(predictions):
         if isinstance(value, bool):
             ok = False
+        elif task.type == "multilabel_classification":
+            # A label set: distinct class indices, possibly none.
+            ok = (
+                isinstance(value, (list, tuple))
+                and len(set(value)) == len(value)
+                and all(
+                    isinstance(i, int)
+                    and not isinstance(i, bool)
+                    and 0 <= i < task.num_labels
+                    for i in value
+                )
+            )
         elif task.labels is not None:
             ok = isinstance(value, int) and 0 <= value < len(task.labels)
         else:
@@ -63,6 +75,8 @@ def _check_predictions(task: TaskSpec, split: str, predictions: Sequence) -> Non
                 if task.labels is not None
                 else "a finite number"
             )
+            if task.type == "multilabel_classification":
+                kind = f"a list of distinct class indices below {task.num_labels}"
             raise UserError(
                 "scoring.invalid_prediction",
                 f"{task.name} {split}: prediction {i} is {value!r}, not {kind}",
@@ -126,8 +140,12 @@ def suite_score(
     the tasks done so far would rank a half-evaluated model. ``tasks`` narrows the
     rule to the scored tasks a deployment has data for (a platform without MNLI's
     files still ranks models on the rest, and says so next to the score).
+
+    Rules: ``mean_of_task_means`` (GLUE, KLEJ, BLURB) is the plain mean;
+    ``advglue_mean`` first averages tasks sharing a ``predict_with`` model
+    (AdvGLUE's MNLI-m and -mm), see :func:`_mean_per_model`.
     """
-    if suite.score_rule != "mean_of_task_means":  # the only rule so far
+    if suite.score_rule not in ("mean_of_task_means", "advglue_mean"):
         raise ValueError(f"unknown score rule {suite.score_rule!r}")
     counted = suite.scored_tasks
     if tasks is not None:
@@ -141,4 +159,37 @@ def suite_score(
         values.append(float(value))
     if not values:
         return None
+    if suite.score_rule == "advglue_mean":
+        return _mean_per_model(counted, values)
     return sum(values) / len(values)
+
+
+def _mean_per_model(tasks: Sequence[TaskSpec], values: Sequence[float]) -> float:
+    """AdvGLUE's rule: average the tasks predicted with the same fine-tuned model
+    (``predict_with``) first, then average those means.
+
+    AdvGLUE's MNLI-m and MNLI-mm are both predicted with the GLUE MNLI model and
+    count as one task, so the suite score is a mean over 5 GLUE tasks, not 6.
+    """
+    groups: dict[str, list[float]] = {}
+    for task, value in zip(tasks, values, strict=True):
+        groups.setdefault(task.predict_with or task.name, []).append(value)
+    means = [sum(group) / len(group) for group in groups.values()]
+    return sum(means) / len(means)
+
+
+def robustness_gap(glue_task_score: float, advglue_task_score: float) -> float:
+    """How much a task's score drops under attack: GLUE dev minus AdvGLUE.
+
+    Both are task scores (:func:`task_score`) of the same fine-tuned model; a
+    positive gap is the accuracy lost to the adversarial rewrites.
+
+    >>> round(robustness_gap(0.92, 0.35), 2)
+    0.57
+    """
+    for value in (glue_task_score, advglue_task_score):
+        if isinstance(value, bool) or not math.isfinite(value):
+            raise UserError(
+                "scoring.invalid_score", f"a task score must be finite, got {value!r}"
+            )
+    return float(glue_task_score) - float(advglue_task_score)

@@ -25,8 +25,21 @@ from tasks.errors import CatalogueError
 
 CATALOGUE_DIR = Path(__file__).parent / "catalogue"
 
-TASK_TYPES = ("classification", "regression")
-SCORE_RULES = ("mean_of_task_means",)
+# "multilabel_classification": each row's label is a sorted list of distinct
+# class indices (BLURB's HoC); predictions are lists of class indices too.
+TASK_TYPES = ("classification", "regression", "multilabel_classification")
+SCORE_RULES = ("mean_of_task_means", "advglue_mean")
+# Task-supplied input vocabularies (tasks/vocab.py): the runner encodes the rows with
+# these instead of the submitted model's tokenizer (LRA architecture submissions).
+VOCABULARIES = ("listops", "bytes", "pixels")
+# The long-context builder's kinds (tasks/longcontext.py).
+LONG_CONTEXT_KINDS = (
+    "explicit-single",
+    "semantic-single",
+    "explicit-multiple",
+    "semantic-multiple",
+    "global",
+)
 
 
 @dataclass(frozen=True)
@@ -59,6 +72,19 @@ class TaskSpec:
     # A task with no training data of its own (GLUE's AX) is predicted with the
     # model fine-tuned on this task.
     predict_with: str | None = None
+    # "listops" | "bytes" | "pixels": encode inputs with tasks.vocab, not the
+    # model's tokenizer. With "pixels" the input fields hold lists of ints 0-255.
+    vocabulary: str | None = None
+    # Two text fields encoded separately by one shared encoder (LRA Retrieval).
+    two_tower: bool = False
+    # Hyperparameters fixed by the benchmark (LRA): models are trained from
+    # scratch from a submitted config with exactly these; see _FIXED_RECIPE_KEYS.
+    fixed_recipe: Mapping[str, Any] = field(default_factory=dict)
+    # How tasks.longcontext builds this task from a base task; see _LONG_CONTEXT_KEYS.
+    long_context: Mapping[str, Any] = field(default_factory=dict)
+    # A labelled split the model may see (with labels) to choose a checkpoint, as
+    # BLURB's dev sets are used; never scored. None for most tasks.
+    dev_split: str | None = None
 
     @property
     def num_labels(self) -> int:
@@ -67,9 +93,10 @@ class TaskSpec:
 
     @property
     def splits(self) -> tuple[str, ...]:
-        """Every split the task declares: train (if any), eval, then test."""
+        """Every split the task declares: train and dev (if any), eval, test."""
         train = (self.train_split,) if self.train_split else ()
-        return train + self.eval_splits + self.test_splits
+        dev = (self.dev_split,) if self.dev_split else ()
+        return train + dev + self.eval_splits + self.test_splits
 
     def is_labelled(self, split: str) -> bool:
         """Whether rows of ``split`` carry labels in the original release."""
@@ -125,9 +152,33 @@ _TASK_REQUIRED = {
 _TASK_OPTIONAL = {
     "labels": list,
     "train_split": str,
+    "dev_split": str,
     "importer_options": dict,
     "predict_with": str,
+    "vocabulary": str,
+    "two_tower": bool,
+    "fixed_recipe": dict,
+    "long_context": dict,
 }
+_FIXED_RECIPE_REQUIRED = {
+    "source": str,
+    "max_length": int,
+    "batch_size": int,
+    "learning_rate": float,
+    "weight_decay": float,
+    "warmup_steps": int,
+    "train_steps": int,
+}
+_FIXED_RECIPE_OPTIONAL = {"lr_schedule": str, "note": str}
+_LONG_CONTEXT_REQUIRED = {
+    "base": str,
+    "kind": str,
+    "base_train_split": str,
+    "base_eval_split": str,
+    "train_tokens": int,
+    "lengths": dict,
+}
+_LONG_CONTEXT_OPTIONAL = {"spans": int, "positive_label": int}
 
 
 def load_spec_file(path: str | Path) -> SuiteSpec:
@@ -289,7 +340,7 @@ def _parse_task(suite: str, key: str, table: Any, path: Path) -> TaskSpec:
         )
 
     labels: tuple[str, ...] | None = None
-    if task_type == "classification":
+    if task_type in ("classification", "multilabel_classification"):
         if "labels" not in table:
             raise fail("catalogue.missing_key", "a classification task needs 'labels'")
         labels = _string_tuple(table, "labels", path, key)
@@ -328,7 +379,9 @@ def _parse_task(suite: str, key: str, table: Any, path: Path) -> TaskSpec:
     train_split = table.get("train_split")
     eval_splits = _string_tuple(table, "eval_splits", path, key)
     test_splits = _string_tuple(table, "test_splits", path, key)
+    dev_split = table.get("dev_split")
     all_splits = ((train_split,) if train_split else ()) + eval_splits + test_splits
+    all_splits += (dev_split,) if dev_split else ()
     if len(set(all_splits)) != len(all_splits):
         raise fail(
             "catalogue.duplicate_split", f"a split is declared twice: {all_splits}"
@@ -382,9 +435,69 @@ def _parse_task(suite: str, key: str, table: Any, path: Path) -> TaskSpec:
         files=MappingProxyType(dict(files)),
         importer_options=MappingProxyType(dict(importer_options)),
         predict_with=table.get("predict_with"),
+        vocabulary=table.get("vocabulary"),
+        two_tower=table.get("two_tower", False),
+        fixed_recipe=MappingProxyType(dict(table.get("fixed_recipe", {}))),
+        long_context=MappingProxyType(dict(table.get("long_context", {}))),
+        dev_split=dev_split,
     )
+    _check_extensions(spec, table, path)
     try:
         IMPORTERS[spec.importer].check_options(spec)
     except ValueError as exc:
         raise fail("catalogue.invalid_importer_options", str(exc)) from exc
     return spec
+
+
+def _check_extensions(spec: TaskSpec, table: dict[str, Any], path: Path) -> None:
+    """Validate the optional LRA and long-context keys of one task."""
+
+    def fail(code: str, message: str) -> CatalogueError:
+        return CatalogueError(code, message, file=path, task=spec.key)
+
+    if spec.vocabulary is not None and spec.vocabulary not in VOCABULARIES:
+        raise fail(
+            "catalogue.unknown_vocabulary",
+            f"unknown vocabulary {spec.vocabulary!r}; known: {', '.join(VOCABULARIES)}",
+        )
+    if spec.two_tower and len(spec.text_fields) != 2:
+        raise fail("catalogue.invalid_two_tower", "two_tower needs two text_fields")
+    if "fixed_recipe" in table:
+        where = f"[tasks.{spec.key}.fixed_recipe]"
+        _check_keys(
+            table["fixed_recipe"],
+            _FIXED_RECIPE_REQUIRED,
+            _FIXED_RECIPE_OPTIONAL,
+            path,
+            spec.key,
+            where,
+        )
+        for key in ("max_length", "batch_size", "train_steps"):
+            if table["fixed_recipe"][key] < 1:
+                raise fail("catalogue.invalid_recipe", f"{key} must be >= 1")
+    if "long_context" in table:
+        options = table["long_context"]
+        _check_keys(
+            options,
+            _LONG_CONTEXT_REQUIRED,
+            _LONG_CONTEXT_OPTIONAL,
+            path,
+            spec.key,
+            f"[tasks.{spec.key}.long_context]",
+        )
+        if options["kind"] not in LONG_CONTEXT_KINDS:
+            raise fail(
+                "catalogue.unknown_long_context_kind",
+                f"unknown kind {options['kind']!r}; "
+                f"known: {', '.join(LONG_CONTEXT_KINDS)}",
+            )
+        lengths = options["lengths"]
+        if set(lengths) != set(spec.eval_splits) or not all(
+            isinstance(v, int) and not isinstance(v, bool) and v > 0
+            for v in lengths.values()
+        ):
+            raise fail(
+                "catalogue.invalid_lengths",
+                "long_context.lengths must give a positive token count for "
+                f"exactly the eval splits {list(spec.eval_splits)}",
+            )

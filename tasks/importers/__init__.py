@@ -37,11 +37,23 @@ def find_task_folder(task: TaskSpec, path: str | Path) -> Path | None:
     """Locate ``task``'s folder: ``path`` itself, or ``path/<task.folder>``.
 
     ``path`` is the task's folder when it holds one of the task's declared files.
+    ``path`` may also be one of those files (AdvGLUE's ``dev.json``): its folder
+    is returned. For importers that read release archives in place (``reads_zip``,
+    KLEJ), the archive ``path`` or ``path/<task.folder>.zip`` is returned as is.
     """
     path = Path(path)
+    reads_zip = getattr(IMPORTERS.get(task.importer), "reads_zip", False)
+    if path.is_file():
+        if path.name in task.files.values():
+            return path.parent
+        return path if reads_zip and path.suffix.lower() == ".zip" else None
+    archive = path / f"{task.folder}.zip"
+    if reads_zip and archive.is_file() and not (path / task.folder).is_dir():
+        return archive
     nested = path / task.folder
     for folder in (nested, path):
-        if folder.is_dir() and any((folder / f).is_file() for f in task.files.values()):
+        # exists(), not is_file(): some releases name split folders (aclImdb/train).
+        if folder.is_dir() and any((folder / f).exists() for f in task.files.values()):
             return folder
     return None
 
@@ -108,9 +120,34 @@ def _register_builtin() -> None:
     from tasks.importers import glue_tsv
 
     IMPORTERS.add("glue_tsv", glue_tsv.IMPORTER)
+    _register_lra()
+
+
+def _register_lra() -> None:
+    # LRA formats and Glew's own JSONL (generated tasks).
+    from tasks.importers import aan_tsv, aclimdb, cifar_bin, glew_jsonl, lra_listops
+
+    IMPORTERS.add("lra_listops", lra_listops.IMPORTER)
+    IMPORTERS.add("aclimdb", aclimdb.IMPORTER)
+    IMPORTERS.add("aan_tsv", aan_tsv.IMPORTER)
+    IMPORTERS.add("cifar_bin", cifar_bin.IMPORTER)
+    IMPORTERS.add("glew_jsonl", glew_jsonl.IMPORTER)
 
 
 _register_builtin()
+
+
+def _register_domain_formats() -> None:
+    # AdvGLUE, KLEJ, BLURB and any task kept as CSV/JSON/Parquet files.
+    from tasks.importers import advglue_json, blurb, datasets_files, klej
+
+    IMPORTERS.add("advglue_json", advglue_json.IMPORTER)
+    IMPORTERS.add("klej_tsv", klej.IMPORTER)
+    IMPORTERS.add("blurb_tsv", blurb.IMPORTER)
+    IMPORTERS.add("datasets_files", datasets_files.IMPORTER)
+
+
+_register_domain_formats()
 
 __all__ = [
     "IMPORTERS",

@@ -42,6 +42,18 @@ for _name, _fn, _higher, _text in [
     ("pearson", regression.pearson, True, "Pearson correlation."),
     ("spearman", regression.spearman, True, "Spearman rank correlation."),
     ("wmae", regression.wmae, False, "Class-weighted mean absolute error."),
+    (
+        "one_minus_wmae",
+        regression.one_minus_wmae,
+        True,
+        "KLEJ's AR score: 1 - wMAE / 4 on 1-5 star ratings.",
+    ),
+    (
+        "micro_f1_excluding_negative",
+        classification.micro_f1_excluding_negative,
+        True,
+        "Micro F1 over the positive classes; class 0 is the negative class.",
+    ),
 ]:
     METRICS.add(_name, Metric(_name, _fn, _higher, _text))
 

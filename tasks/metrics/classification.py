@@ -67,11 +67,15 @@ def micro_f1(predictions: Sequence, references: Sequence) -> float:
     0.666...
     >>> micro_f1([[1, 2], [0]], [[1], [0, 2]])
     0.6666666666666666
+    >>> micro_f1([[], []], [[], []])
+    0.0
     """
     check_lengths(predictions, references)
     binarized = _multilabel(predictions, references)
     if binarized is not None:
         pred, ref = binarized
+        if pred.shape[1] == 0:  # no label anywhere: 0.0, as binary f1 does
+            return 0.0
         return float(skm.f1_score(ref, pred, average="micro", zero_division=0))
     return float(
         skm.f1_score(references, predictions, average="micro", zero_division=0)
@@ -90,6 +94,8 @@ def macro_f1(predictions: Sequence, references: Sequence) -> float:
     binarized = _multilabel(predictions, references)
     if binarized is not None:
         pred, ref = binarized
+        if pred.shape[1] == 0:
+            return 0.0
         return float(skm.f1_score(ref, pred, average="macro", zero_division=0))
     return float(
         skm.f1_score(references, predictions, average="macro", zero_division=0)
@@ -142,3 +148,32 @@ def r3(predictions: Sequence[int], references: Sequence[int]) -> float:
     if denominator == 0:
         return 0.0
     return float((c * s - t @ p) / denominator)
+
+
+def micro_f1_excluding_negative(
+    predictions: Sequence[int], references: Sequence[int]
+) -> float:
+    """Micro F1 over every class except 0, the negative ("no relation") class.
+
+    The relation-extraction convention of BLURB's ChemProt (and DDI): decisions
+    for the negative class ``false`` are not counted, so a model cannot score by
+    predicting "no relation" everywhere. A task using it lists its negative label
+    first. Equals scikit-learn's ``f1_score(..., labels=<positive classes>,
+    average="micro")``: with TP = correct positive predictions, FP = positive
+    predictions that are wrong, FN = positive references missed,
+    ``F1 = 2 TP / (2 TP + FP + FN)`` (0.0 when nothing positive is predicted or
+    present).
+
+    >>> micro_f1_excluding_negative([1, 2, 0, 0], [1, 1, 2, 0])  # TP 1, FP 1, FN 2
+    0.4
+    >>> micro_f1_excluding_negative([0, 0], [0, 0])
+    0.0
+    """
+    check_lengths(predictions, references)
+    pred = np.asarray(predictions)
+    ref = np.asarray(references)
+    true_positive = int(np.sum((pred == ref) & (ref != 0)))
+    false_positive = int(np.sum((pred != 0) & (pred != ref)))
+    false_negative = int(np.sum((ref != 0) & (pred != ref)))
+    denominator = 2 * true_positive + false_positive + false_negative
+    return 0.0 if denominator == 0 else 2 * true_positive / denominator

@@ -77,3 +77,24 @@ def wmae(predictions: Sequence[float], references: Sequence[float]) -> float:
     pred, ref = _arrays(predictions, references)
     errors = np.abs(pred - ref)
     return float(np.mean([errors[ref == c].mean() for c in np.unique(ref)]))
+
+
+# KLEJ's Allegro Reviews ratings run from 1 to 5 stars.
+AR_RATING_RANGE = 4.0
+
+
+def one_minus_wmae(predictions: Sequence[float], references: Sequence[float]) -> float:
+    """KLEJ's Allegro Reviews (AR) score: ``1 - wmae / 4``; higher is better.
+
+    KLEJ reports "1 - wMAE" with the class-weighted MAE of :func:`wmae` scaled to
+    [0, 1] by the width of the 1-5 star scale (4), exactly as the KLEJ baselines
+    compute it (``1 - weighted_mean_absolute_error(true, pred) / 4.0``). As there,
+    predictions are not clipped or rounded: a rating predicted outside 1-5 is
+    scored as it is, so the value can drop below 0 for such a model.
+
+    >>> one_minus_wmae([5.0, 5.0, 1.0, 1.0], [5.0, 5.0, 1.0, 1.0])
+    1.0
+    >>> one_minus_wmae([3.0, 3.0, 3.0, 3.0], [1.0, 1.0, 1.0, 5.0])  # wMAE 2
+    0.5
+    """
+    return 1.0 - wmae(predictions, references) / AR_RATING_RANGE

@@ -107,3 +107,21 @@ def test_bad_jsonl_names_file_and_line():
         Dataset.from_jsonl(
             RTE, {"validation": good + good.replace(b'"label":0', b'"label":7')}
         )
+
+
+HOC = get_task("blurb/hoc")
+
+
+def test_multilabel_rows_are_sorted_so_the_hash_ignores_label_order():
+    one = Dataset(HOC, {"test": [{"idx": 0, "text": "a", "label": [4, 0]}]})
+    two = Dataset(HOC, {"test": [{"idx": 0, "text": "a", "label": [0, 4]}]})
+    assert one.splits["test"][0]["label"] == [0, 4]
+    assert one.sha256() == two.sha256()
+    assert one.references("test") == [[0, 4]]
+
+
+@pytest.mark.parametrize("label", [[1, 1], [10], [-1], [True], 3, ["0"]])
+def test_multilabel_label_must_be_distinct_class_indices(label):
+    with pytest.raises(UserError) as caught:
+        Dataset(HOC, {"test": [{"idx": 0, "text": "a", "label": label}]})
+    assert caught.value.code == "dataset.invalid_row"

@@ -127,3 +127,31 @@ def test_unknown_metric_suggests_a_close_name():
         compute("acuracy", [1], [1])
     assert caught.value.code == "metrics.unknown_metric"
     assert "Did you mean 'accuracy'" in str(caught.value)
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_micro_f1_excluding_negative_matches_scikit_learn(seed):
+    preds, refs = random_classes(seed, k=6)
+    expected = skm.f1_score(
+        refs, preds, labels=[1, 2, 3, 4, 5], average="micro", zero_division=0
+    )
+    assert compute("micro_f1_excluding_negative", preds, refs) == pytest.approx(
+        expected
+    )
+
+
+def test_micro_f1_excluding_negative_by_hand():
+    # TP: rows 0, 3. FP: rows 1 (pred 2, ref 0), 4 (pred 1, ref 3).
+    # FN: rows 2 (ref 1 missed), 4 (ref 3 missed). F1 = 4 / (4 + 2 + 2).
+    preds, refs = [1, 2, 0, 3, 1, 0], [1, 0, 1, 3, 3, 0]
+    assert compute("micro_f1_excluding_negative", preds, refs) == 0.5
+    assert METRICS["micro_f1_excluding_negative"].higher_is_better
+
+
+def test_one_minus_wmae_by_hand_follows_klej():
+    # Rating 1: errors 0, 2 -> mean 1. Rating 4: error 0.5. wMAE 0.75.
+    preds, refs = [1.0, 3.0, 4.5], [1.0, 1.0, 4.0]
+    assert wmae(preds, refs) == 0.75
+    assert compute("one_minus_wmae", preds, refs) == pytest.approx(1 - 0.75 / 4)
+    assert METRICS["one_minus_wmae"].higher_is_better
+    assert not METRICS["wmae"].higher_is_better

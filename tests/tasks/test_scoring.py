@@ -106,3 +106,11 @@ def test_suite_score_can_be_narrowed_to_the_tasks_a_deployment_has():
     assert suite_score(glue, scores) is None
     assert suite_score(glue, scores, tasks=["glue/sst2", "glue/rte"]) == 0.75
     assert suite_score(glue, scores, tasks=["glue/sst2", "glue/cola"]) is None
+
+
+@pytest.mark.parametrize("bad", [[0, 0], [10], 1, [True], None])
+def test_multilabel_prediction_must_be_a_set_of_class_indices(bad):
+    hoc = get_task("blurb/hoc")
+    with pytest.raises(UserError) as caught:
+        score_predictions(hoc, {"test": [[0], bad]}, {"test": [[0], [1]]})
+    assert caught.value.code == "scoring.invalid_prediction"
