@@ -32,7 +32,7 @@ test: install
 	$(PY) -m pytest -q
 
 test-fast: install
-	$(PY) -m pytest -q -m "not slow and not integration"
+	$(PY) -m pytest -q -m "not slow and not integration and not browser"
 
 lint: install
 	$(VENV)/bin/ruff check .
