@@ -125,6 +125,26 @@ STATIC_ROOT = VAR_DIR / "static"
 # development; production runs collectstatic (deploy/).
 WHITENOISE_USE_FINDERS = True
 MEDIA_ROOT = Path(os.environ.get("GLEW_STORAGE_ROOT", VAR_DIR / "storage"))
+# Model archives, dataset files, predictions and logs go through Django's storage
+# API: local disk on one box; an S3-compatible bucket (django-storages, the `s3`
+# extra) when workers on other machines must fetch what a job needs.
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+if os.environ.get("GLEW_S3_BUCKET"):
+    STORAGES["default"] = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": os.environ["GLEW_S3_BUCKET"],
+            "endpoint_url": os.environ.get("GLEW_S3_ENDPOINT_URL") or None,
+            "region_name": os.environ.get("GLEW_S3_REGION") or None,
+            "location": os.environ.get("GLEW_S3_PREFIX", "glew"),
+            "file_overwrite": False,
+            "default_acl": "private",
+            "querystring_auth": True,
+        },
+    }
 MEDIA_URL = "/media-not-served/"
 
 LOGIN_URL = "login"
@@ -136,6 +156,38 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
 FILE_UPLOAD_TEMP_DIR = None
 DATA_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
 GLEW_MAX_UPLOAD_BYTES = int(os.environ.get("GLEW_MAX_UPLOAD_BYTES", 2 * 1024**3))
+# Every upload goes through one handler that streams it to a glew-upload-* temporary
+# file and stops at GLEW_MAX_UPLOAD_BYTES while receiving (leaderboard/uploads.py).
+FILE_UPLOAD_HANDLERS = ["leaderboard.uploads.CappedUploadHandler"]
+# Models larger than this (parameters, counted from config.json before anything is
+# built) are refused at upload; per-suite overrides as JSON, e.g. '{"glue": 4e8}'.
+GLEW_MAX_MODEL_PARAMS = int(float(os.environ.get("GLEW_MAX_MODEL_PARAMS", 2e9)))
+GLEW_MAX_MODEL_PARAMS_PER_SUITE = {
+    suite: int(float(value))
+    for suite, value in json.loads(
+        os.environ.get("GLEW_MAX_MODEL_PARAMS_PER_SUITE", "{}")
+    ).items()
+}
+
+# The cache holds rate-limit counters: per process by default, shared by every web
+# process (as a deployment with several needs) when GLEW_CACHE_URL names a Redis.
+GLEW_CACHE_URL = os.environ.get("GLEW_CACHE_URL", "")
+CACHES = {
+    "default": (
+        {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": GLEW_CACHE_URL,
+            "KEY_PREFIX": "glew",
+        }
+        if GLEW_CACHE_URL
+        else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+    )
+}
+# Rate limits (leaderboard/ratelimit.py): failed logins per IP and username in a
+# window, and uploads per user per minute.
+GLEW_LOGIN_ATTEMPTS = int(os.environ.get("GLEW_LOGIN_ATTEMPTS", 10))
+GLEW_LOGIN_WINDOW_S = int(os.environ.get("GLEW_LOGIN_WINDOW_S", 300))
+GLEW_UPLOADS_PER_MINUTE = int(os.environ.get("GLEW_UPLOADS_PER_MINUTE", 6))
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
@@ -197,6 +249,10 @@ GLEW_SANDBOX_MEMORY_BYTES = int(
 )
 GLEW_SANDBOX_MAX_FILE_BYTES = int(
     os.environ.get("GLEW_SANDBOX_MAX_FILE_BYTES", 4 * 1024**3)
+)
+# Everything a job may write under its out/ folder together (checked every second).
+GLEW_SANDBOX_SCRATCH_BYTES = int(
+    os.environ.get("GLEW_SANDBOX_SCRATCH_BYTES", 20 * 1024**3)
 )
 # Where make run finds GLUE files for the baseline (optional).
 GLEW_DATA_DIR = os.environ.get("GLEW_DATA_DIR", "")

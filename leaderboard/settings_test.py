@@ -36,3 +36,5 @@ PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 # start finds the same storage; tests/conftest.py empties them per session.
 MEDIA_ROOT = BASE_DIR / "var" / "test" / RUN_ID / "storage"  # noqa: F405
 GLEW_JOBS_DIR = BASE_DIR / "var" / "test" / RUN_ID / "jobs"  # noqa: F405
+# Many tests upload as one user within a minute; tests of the limit lower it.
+GLEW_UPLOADS_PER_MINUTE = 10_000

@@ -36,6 +36,8 @@ if TYPE_CHECKING:
 
 SPEC_VERSION = 1
 PRECISIONS = ("fp32", "bf16")
+TASK_TYPES = ("classification", "regression", "multilabel_classification")
+SCHEDULERS = ("linear", "rsqrt_decay")
 EXIT_CRASHED, EXIT_BAD_INPUT, EXIT_OUT_OF_MEMORY = 1, 2, 3
 
 OFFLINE_DEFAULTS = {
@@ -100,13 +102,23 @@ def load_spec(path: Path) -> dict[str, Any]:
         if missing:
             raise _bad_spec(f"missing {', '.join(missing)} in {section or 'spec'}")
     task, recipe, data = spec["task"], spec["recipe"], spec["data"]
-    if task["type"] not in ("classification", "regression"):
+    if task["type"] not in TASK_TYPES:
         raise _bad_spec(f"unknown task type {task['type']!r}")
     fields = task["text_fields"]
     if not isinstance(fields, list) or len(fields) not in (1, 2):
         raise _bad_spec("task.text_fields must list one or two field names")
-    if (recipe["optimizer"], recipe["scheduler"]) != ("adamw", "linear"):
-        raise _bad_spec("only the adamw optimizer with a linear schedule is supported")
+    _check_task_inputs(task)
+    if recipe["optimizer"] != "adamw" or recipe["scheduler"] not in SCHEDULERS:
+        raise _bad_spec(
+            "only the adamw optimizer with a linear or rsqrt_decay schedule "
+            "is supported"
+        )
+    warmup_steps = recipe.get("warmup_steps")
+    if warmup_steps is not None and (
+        isinstance(warmup_steps, bool)
+        or not (isinstance(warmup_steps, int) and warmup_steps >= 0)
+    ):
+        raise _bad_spec("recipe.warmup_steps must be null or an integer >= 0")
     if recipe["precision"] not in PRECISIONS:
         raise _bad_spec(
             f"precision {recipe['precision']!r} is not one of {', '.join(PRECISIONS)}"
@@ -128,6 +140,27 @@ def load_spec(path: Path) -> dict[str, Any]:
     return spec
 
 
+def _check_task_inputs(task: dict[str, Any]) -> None:
+    """The optional input keys: ``vocabulary``, ``two_tower``, ``long_context``."""
+    from tasks.vocab import VOCABULARIES
+
+    vocabulary = task.get("vocabulary")
+    if vocabulary is not None and vocabulary not in VOCABULARIES:
+        raise _bad_spec(
+            f"task.vocabulary {vocabulary!r} is not one of "
+            f"{', '.join(VOCABULARIES)} (or null)"
+        )
+    for key in ("two_tower", "long_context"):
+        if not isinstance(task.get(key, False), bool):
+            raise _bad_spec(f"task.{key} must be true or false")
+    two = len(task["text_fields"]) == 2
+    if task.get("two_tower") and not two:
+        raise _bad_spec("task.two_tower needs two text_fields")
+    if vocabulary is not None and two and not task.get("two_tower"):
+        # A task vocabulary has no separator token to join a pair with.
+        raise _bad_spec("a task vocabulary with two text_fields needs two_tower")
+
+
 def run_job(spec: dict[str, Any], tracker: Tracker) -> dict[str, Any]:
     """Fine-tune and predict as the spec says; write predictions; return measurements.
 
@@ -147,18 +180,71 @@ def run_job(spec: dict[str, Any], tracker: Tracker) -> dict[str, Any]:
     determinism = measure.configure_determinism(seed, tracker.device)
     tracker.precision = measure.resolve_precision(recipe["precision"], tracker.device)
     regression = task["type"] == "regression"
+    multi_label = task["type"] == "multilabel_classification"
     num_labels = 1 if regression else int(task["num_labels"])
+    fields, max_length = task["text_fields"], int(recipe["max_length"])
+    two_tower = bool(task.get("two_tower"))
+    vocabulary = None
+    if task.get("vocabulary"):
+        from tasks.vocab import get_vocabulary
+
+        vocabulary = get_vocabulary(task["vocabulary"])
     tokenizer, model, from_scratch = training.load_model(
-        Path(spec["model_dir"]), task_type=task["type"], num_labels=num_labels
+        Path(spec["model_dir"]),
+        task_type=task["type"],
+        num_labels=num_labels,
+        vocabulary=vocabulary,
+        # A task vocabulary's rows are [CLS] plus up to max_length symbols.
+        positions=max_length + 1 if vocabulary is not None else None,
+        two_tower=two_tower,
     )
-    if from_scratch:
+    if vocabulary is not None:
+        print(
+            f"glew: the task supplies the {vocabulary.name!r} vocabulary; "
+            "training from scratch from config.json",
+            file=sys.stderr,
+        )
+    elif from_scratch:
         print("glew: no weights in the model; training from scratch", file=sys.stderr)
     model.to(tracker.device)
     params, trainable_params = measure.parameter_counts(model)
     energy = measure.EnergyMeter(tracker.device)
-    pad = {"pad_id": tokenizer.pad_token_id, "padding_side": tokenizer.padding_side}
-    fields, max_length = task["text_fields"], int(recipe["max_length"])
+    model_max_length = training.model_max_length(model, tokenizer)
+    row_limit = max_length
+    if vocabulary is None and model_max_length and model_max_length < max_length:
+        # A long input is cut at the model's maximum, and the cut rows counted,
+        # rather than crashing the position embeddings.
+        row_limit = model_max_length
+        print(
+            f"glew: rows are cut at the model's maximum of {model_max_length} "
+            f"tokens (the recipe allows {max_length})",
+            file=sys.stderr,
+        )
+    if vocabulary is not None:
+        pad = {"pad_id": vocabulary.pad_id, "padding_side": "right"}
+    else:
+        # Two towers read their first token, so they are padded on the right.
+        side = "right" if two_tower else tokenizer.padding_side
+        pad = {"pad_id": tokenizer.pad_token_id, "padding_side": side}
     eval_batch_size = int(recipe["eval_batch_size"])
+    truncated_rows: dict[str, int] = {}
+
+    def encode(
+        rows: list[dict[str, Any]], source: str, split: str
+    ) -> list[training.Encoding]:
+        """Encode rows as the task says and count the rows cut, per split."""
+        encodings, cut = training.encode_rows(
+            rows,
+            fields,
+            row_limit,
+            source,
+            tokenizer=tokenizer,
+            vocabulary=vocabulary,
+            two_tower=two_tower,
+            keep_second=bool(task.get("long_context")),
+        )
+        truncated_rows[split] = cut
+        return encodings
 
     stats = {"train_seconds": 0.0, "train_examples": 0, "train_steps": 0}
     train_path = spec["data"].get("train")
@@ -167,8 +253,10 @@ def run_job(spec: dict[str, Any], tracker: Tracker) -> dict[str, Any]:
         random.Random(seed).shuffle(rows)
         if recipe["max_train_examples"]:
             rows = rows[: int(recipe["max_train_examples"])]
-        labels = training.train_labels(rows, regression, num_labels, train_path)
-        encodings = training.encode(tokenizer, rows, fields, max_length, train_path)
+        labels = training.train_labels(
+            rows, regression, num_labels, train_path, multi_label=multi_label
+        )
+        encodings = encode(rows, str(train_path), "train")
         stats = training.train(
             model, encodings, labels, recipe, seed=seed, tracker=tracker, **pad
         )
@@ -183,7 +271,7 @@ def run_job(spec: dict[str, Any], tracker: Tracker) -> dict[str, Any]:
     predictions_dir.mkdir(parents=True, exist_ok=True)
     for number, (split, path) in enumerate(spec["data"]["predict"].items()):
         rows = training.read_jsonl(path)
-        encodings = training.encode(tokenizer, rows, fields, max_length, path)
+        encodings = encode(rows, str(path), split)
         if flops_per_example is None and encodings:
             flops_per_example = measure.warm_up_and_count_flops(
                 model, encodings, batch_size=eval_batch_size, tracker=tracker, **pad
@@ -197,7 +285,7 @@ def run_job(spec: dict[str, Any], tracker: Tracker) -> dict[str, Any]:
         infer_seconds += seconds
         infer_examples += len(rows)
         infer_tokens += tokens
-        values = training.to_predictions(logits)
+        values = training.to_predictions(logits, multi_label=multi_label)
         with open(predictions_dir / f"{split}.jsonl", "w", encoding="utf-8") as out:
             for row, value in zip(rows, values, strict=True):
                 out.write(json.dumps({"idx": row["idx"], "prediction": value}) + "\n")
@@ -243,6 +331,9 @@ def run_job(spec: dict[str, Any], tracker: Tracker) -> dict[str, Any]:
         "infer_examples_per_s": rate(infer_examples, infer_seconds),
         "infer_tokens_per_s": rate(infer_tokens, infer_seconds),
         "eval_batch_size": eval_batch_size,
+        "truncated_rows": truncated_rows,
+        "model_max_length": model_max_length,
+        "max_length_used": row_limit,
         **checks,
         "peak_memory_bytes": training.peak_memory_bytes(tracker.device),
         "energy_j": energy_j,

@@ -77,8 +77,19 @@ METHODS: dict[str, str] = {
     "batch_invariance": (
         f"the first {INVARIANCE_ROWS} predicted rows (splits in spec order) "
         f"predicted again one row at a time and compared with their logits at "
-        f"eval_batch_size: classification must keep every argmax, regression "
-        f"must stay within {REGRESSION_TOLERANCE}"
+        f"eval_batch_size: classification must keep every argmax (multi-label: "
+        f"every predicted class set), regression must stay within "
+        f"{REGRESSION_TOLERANCE}"
+    ),
+    "truncated_rows": (
+        "rows (train and predicted, per split) longer than the tokens a row may "
+        "keep, min(recipe max_length, model_max_length), and so cut; a task "
+        "vocabulary keeps [CLS] plus max_length symbols per text"
+    ),
+    "model_max_length": (
+        "the longest row the model takes: min of the tokenizer's model_max_length "
+        "and the position table (max_position_embeddings, less RoBERTa's offset); "
+        "null when neither limits it"
     ),
 }
 
@@ -245,7 +256,11 @@ def latency_and_invariance(
         seconds = time.perf_counter() - start
     alone = torch.cat(single)
     diff = float((alone - reference).abs().max())
-    if reference.shape[1] == 1:
+    if training.is_multi_label(model):
+        # A multi-label prediction is the set of classes with a positive logit.
+        agree = bool(torch.equal(alone > 0, reference > 0))
+        invariant = agree
+    elif reference.shape[1] == 1:
         agree, invariant = None, diff <= REGRESSION_TOLERANCE
     else:
         agree = bool(torch.equal(alone.argmax(-1), reference.argmax(-1)))

@@ -13,9 +13,12 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tasks.errors import UserError
+
+if TYPE_CHECKING:
+    from tasks.specs import TaskSpec
 
 RECIPE_NAMES: tuple[str, ...] = ("smoke", "quick", "standard")
 
@@ -24,7 +27,31 @@ SMALL_TASKS: frozenset[str] = frozenset(
 )
 """Tasks whose dev scores swing with the seed, so ``standard`` runs five seeds."""
 
-TASK_TYPES: tuple[str, ...] = ("classification", "regression")
+TASK_TYPES: tuple[str, ...] = (
+    "classification",
+    "regression",
+    "multilabel_classification",
+)
+
+SCHEDULERS: tuple[str, ...] = ("linear", "rsqrt_decay")
+"""``linear``: warmup then linear decay to 0. ``rsqrt_decay``: LRA's "constant *
+linear_warmup * rsqrt_decay" (linear warmup over ``warmup_steps``, then the learning
+rate falls as 1/sqrt(step)); its ``learning_rate`` is the constant, so the peak rate
+is ``learning_rate / sqrt(warmup_steps)``."""
+
+LRA_SCHEDULE = "constant * linear_warmup * rsqrt_decay"
+
+FIXED_RECIPE_VERSION = 1
+"""Version of how a task's ``fixed_recipe`` becomes a Recipe (``<suite>-fixed@N``);
+the numbers themselves are the task's, covered by the task's own version."""
+
+LONG_CONTEXT_VERSION = 1
+"""Version of the long-context rule below (``<recipe version>+long@N``)."""
+
+LONG_CONTEXT_TOKENS_PER_WORD = 2
+"""A long-context task's ``max_length`` is this many model tokens per whitespace
+token of its longest length bucket: room for subword splitting, so the model's own
+maximum, not the recipe, decides where a long row is cut."""
 
 
 @dataclass(frozen=True)
@@ -60,6 +87,8 @@ class Recipe:
     precision: str = "fp32"
     gradient_accumulation_steps: int = 1
     seeds: tuple[int, ...] = (0,)
+    # Warmup in optimizer steps instead of ``warmup_ratio`` (fixed recipes).
+    warmup_steps: int | None = None
 
     @property
     def effective_batch_size(self) -> int:
@@ -87,6 +116,9 @@ class Recipe:
         """Return the spec's ``recipe`` object (seeds travel as the job's ``seed``)."""
         data = dataclasses.asdict(self)
         del data["seeds"]
+        if data["warmup_steps"] is None:
+            # Optional in the spec: the named recipes keep their object unchanged.
+            del data["warmup_steps"]
         return data
 
 
@@ -148,6 +180,12 @@ def get_recipe(name: str, *, task_name: str, task_type: str) -> Recipe:
     The task matters because small tasks get more seeds under ``standard``
     (their scores are noisy); ``task_type`` is checked so a typo fails here,
     not inside a sandbox an hour later.
+
+    A catalogue task with a ``fixed_recipe`` (LRA) is trained with the task's
+    own hyperparameters instead (:func:`fixed_recipe`); a long-context task
+    keeps the named recipe with a ``max_length`` long enough for its longest
+    bucket (:func:`long_context_recipe`). Task names outside the catalogue get
+    the named recipe unchanged.
     """
     recipe = _RECIPES.get(name)
     if recipe is None:
@@ -159,6 +197,82 @@ def get_recipe(name: str, *, task_name: str, task_type: str) -> Recipe:
             f"Unknown task type {task_type!r}; expected one of "
             f"{', '.join(TASK_TYPES)}.",
         )
+    task = _catalogue_task(task_name)
+    if task is not None and task.fixed_recipe:
+        recipe = fixed_recipe(recipe, task)
+    elif task is not None and task.long_context:
+        recipe = long_context_recipe(recipe, task)
     if name == "standard" and task_name in SMALL_TASKS:
         recipe = dataclasses.replace(recipe, seeds=(0, 1, 2, 3, 4))
     return recipe
+
+
+def fixed_recipe(named: Recipe, task: TaskSpec) -> Recipe:
+    """The recipe of a task whose hyperparameters the benchmark fixes (LRA).
+
+    Learning rate, batch size, max_length, warmup and train steps and weight
+    decay are the task's; the named recipe keeps its name (what the user chose)
+    and its seeds. ``smoke`` stays a smoke test: a few steps of a few small
+    batches on a few rows, with its own version so it never shares a board.
+    """
+    fixed = task.fixed_recipe
+    schedule = fixed.get("lr_schedule")
+    if schedule not in (None, LRA_SCHEDULE):
+        raise UserError(
+            "recipe.bad_fixed_recipe",
+            f"{task.name}: unsupported lr_schedule {schedule!r}; supported: "
+            f"{LRA_SCHEDULE!r} or none (linear).",
+        )
+    recipe = Recipe(
+        name=named.name,
+        version=f"{task.suite}-fixed@{FIXED_RECIPE_VERSION}",
+        learning_rate=float(fixed["learning_rate"]),
+        batch_size=int(fixed["batch_size"]),
+        eval_batch_size=int(fixed["batch_size"]),
+        epochs=1,
+        max_steps=int(fixed["train_steps"]),
+        warmup_ratio=0.0,
+        warmup_steps=int(fixed["warmup_steps"]),
+        weight_decay=float(fixed["weight_decay"]),
+        max_length=int(fixed["max_length"]),
+        max_train_examples=None,
+        scheduler="rsqrt_decay" if schedule == LRA_SCHEDULE else "linear",
+        precision="bf16",
+        seeds=named.seeds,
+    )
+    if named.name == "smoke":
+        recipe = dataclasses.replace(
+            recipe,
+            version=f"{named.version}+{recipe.version}",
+            batch_size=min(recipe.batch_size, named.batch_size),
+            eval_batch_size=min(recipe.eval_batch_size, named.eval_batch_size),
+            max_steps=min(recipe.max_steps or named.max_steps, named.max_steps),
+            max_train_examples=named.max_train_examples,
+        )
+    return recipe
+
+
+def long_context_recipe(named: Recipe, task: TaskSpec) -> Recipe:
+    """The named recipe with room for the task's longest rows.
+
+    The runner still cuts each row at the model's own maximum (and records how
+    many rows it cut), so a short-context model is scored, not refused.
+    """
+    longest = max(int(n) for n in task.long_context["lengths"].values())
+    return dataclasses.replace(
+        named,
+        version=f"{named.version}+long@{LONG_CONTEXT_VERSION}",
+        max_length=longest * LONG_CONTEXT_TOKENS_PER_WORD,
+    )
+
+
+def _catalogue_task(task_name: str) -> TaskSpec | None:
+    """The catalogue's spec of ``task_name``, or None for a name it does not have."""
+    from tasks.registry import get_task
+
+    try:
+        return get_task(task_name)
+    except UserError as error:
+        if error.code == "catalogue.unknown_task":
+            return None
+        raise

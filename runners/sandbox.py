@@ -90,7 +90,12 @@ class SandboxLimits:
     ``max_open_files`` are per-process rlimits; ``wall_seconds`` is enforced by
     the parent, which kills the whole sandbox. ``tmp_bytes`` caps each of the
     private in-memory ``/tmp`` and ``/dev/shm``, which would otherwise be an
-    unlimited way to use the host's RAM.
+    unlimited way to use the host's RAM. ``max_scratch_bytes`` caps everything
+    under ``/job/out`` together: the parent measures it every second and kills the
+    sandbox past it (``sandbox.disk_quota``); ``max_file_bytes`` stops one file
+    growing in between. ``max_processes`` is ``RLIMIT_NPROC`` (processes and
+    threads): the kernel ignores it when the worker runs as root, so there only
+    the wall-clock kill of the whole sandbox bounds a fork bomb.
     """
 
     wall_seconds: float
@@ -99,6 +104,8 @@ class SandboxLimits:
     max_file_bytes: int
     max_open_files: int = 1024
     tmp_bytes: int = 512 * _MIB
+    max_scratch_bytes: int | None = None
+    max_processes: int | None = 4096
 
 
 @dataclass
@@ -373,6 +380,8 @@ def _preexec(limits: SandboxLimits) -> Callable[[], None]:
         resource.setrlimit(resource.RLIMIT_FSIZE, (limits.max_file_bytes,) * 2)
         resource.setrlimit(resource.RLIMIT_NOFILE, (limits.max_open_files,) * 2)
         resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+        if limits.max_processes:
+            resource.setrlimit(resource.RLIMIT_NPROC, (limits.max_processes,) * 2)
 
     return apply
 
@@ -456,25 +465,73 @@ def _max_tree_cpu(root: int) -> float:
     return best
 
 
+def _tree_bytes(root: Path, stop_at: int) -> int:
+    """Disk used under ``root`` (hard links once, each entry at least one block),
+    counting no further than just past ``stop_at``."""
+    total, seen, stack = 0, set(), [str(root)]
+    while stack and total <= stop_at:
+        try:
+            entries = list(os.scandir(stack.pop()))
+        except OSError:
+            continue
+        for entry in entries:
+            try:
+                st = entry.stat(follow_symlinks=False)
+            except OSError:
+                continue
+            if (st.st_dev, st.st_ino) in seen:
+                continue
+            seen.add((st.st_dev, st.st_ino))
+            total += max(st.st_blocks * 512, _BLOCK)
+            if entry.is_dir(follow_symlinks=False):
+                stack.append(entry.path)
+    return total
+
+
+_BLOCK = 4096
+
+
 class _Child:
     """The running bwrap (or program), and the most CPU time one of its processes
-    was seen to use (sampled while it runs, see :func:`_max_tree_cpu`)."""
+    was seen to use (sampled while it runs, see :func:`_max_tree_cpu`). With a
+    scratch quota it also measures the job's ``out`` folder every second and kills
+    the sandbox past the quota (``over_quota``)."""
 
     SAMPLE_EVERY = 0.5
+    QUOTA_EVERY = 1.0
 
-    def __init__(self, proc: subprocess.Popen) -> None:
+    def __init__(
+        self,
+        proc: subprocess.Popen,
+        scratch: Path | None = None,
+        quota: int | None = None,
+    ) -> None:
         self.proc = proc
         self.cpu_used = 0.0
         self._sampled_at = 0.0
+        self.scratch = scratch
+        self.quota = quota
+        self.over_quota = False
+        self._measured_at = 0.0
 
     def reap(self) -> bool:
-        """True once the program has ended; samples CPU time while it runs."""
+        """True once the program has ended; samples CPU time (and disk) meanwhile."""
         if self.proc.poll() is not None:
             return True
         now = time.monotonic()
         if now - self._sampled_at >= self.SAMPLE_EVERY:
             self._sampled_at = now
             self.cpu_used = max(self.cpu_used, _max_tree_cpu(self.proc.pid))
+        if (
+            self.quota is not None
+            and self.scratch is not None
+            and now - self._measured_at >= self.QUOTA_EVERY
+        ):
+            self._measured_at = now
+            if _tree_bytes(self.scratch, self.quota) > self.quota:
+                self.over_quota = True
+                _kill_group(self.proc)
+                return True
         return False
 
     def wait(self, deadline: float) -> bool:
@@ -705,7 +762,7 @@ def run_in_sandbox(
             start_new_session=True,
             preexec_fn=_preexec(limits),
         )
-        child = _Child(proc)
+        child = _Child(proc, scratch=job_dir / "out", quota=limits.max_scratch_bytes)
         finished = _pump(child, sink, deadline) and child.wait(deadline)
         if not finished:
             _kill_group(proc)
@@ -728,6 +785,15 @@ def run_in_sandbox(
             sink=sink,
             sandboxed=not unsandboxed,
         )
+        if child.over_quota and not timed_out:
+            quota_mib = (limits.max_scratch_bytes or 0) // _MIB
+            sink.note(f"[glew] killed: wrote more than {quota_mib} MiB under /job/out")
+            sig, code, reason = (
+                signal.SIGKILL,
+                "sandbox.disk_quota",
+                f"wrote more than its disk quota of {quota_mib} MiB in its scratch "
+                "folder",
+            )
         if code == "sandbox.failed" and not unsandboxed and returncode == 1:
             setup = [line for line in sink.tail if line.startswith("bwrap: ")]
             if setup:

@@ -204,15 +204,33 @@ def archive_store(
 
     Concurrent uploads of the same bytes race safely: each saves under its own
     storage name (the storage never overwrites), the unique sha256 lets one row in,
-    and the others delete their copy and link to that row. The name of a file this
-    call kept is appended to ``saved``, so a caller whose transaction then rolls
-    back can delete it.
+    and the others delete their copy and link to that row. The name of a suffixed
+    copy this call kept is appended to ``saved``, so a caller whose transaction
+    then rolls back can delete it; a file under the canonical name is kept, and
+    reused by the next upload of the same bytes after checking its hash.
     """
     existing = ModelArchive.objects.filter(sha256=upload.sha256).first()
     if existing is not None:
         return existing
+    name = f"models/{upload.sha256}.zip"
+    if _stored_intact(name, upload.sha256):
+        # Left by an earlier attempt whose row was rolled back: the same bytes.
+        archive, _ = ModelArchive.objects.get_or_create(
+            sha256=upload.sha256,
+            defaults={
+                "storage_name": name,
+                "size_bytes": upload.size,
+                "config": info.config,
+                "has_weights": info.has_weights,
+            },
+        )
+        return archive
+    canonical = name
     with upload.path.open("rb") as handle:
-        name = default_storage.save(f"models/{upload.sha256}.zip", File(handle))
+        name = default_storage.save(name, File(handle))
+    # The canonical name may be reused by a concurrent upload of the same bytes
+    # (above), so only a suffixed copy is ever deleted, by the attempt that made it.
+    ours = name != canonical
     try:
         with transaction.atomic():
             archive = ModelArchive.objects.create(
@@ -223,14 +241,31 @@ def archive_store(
                 has_weights=info.has_weights,
             )
     except IntegrityError:
-        default_storage.delete(name)
-        return ModelArchive.objects.get(sha256=upload.sha256)
+        winner = ModelArchive.objects.get(sha256=upload.sha256)
+        if ours and winner.storage_name != name:
+            default_storage.delete(name)
+        return winner
     except BaseException:
-        default_storage.delete(name)
+        if ours:
+            default_storage.delete(name)
         raise
-    if saved is not None:
+    if saved is not None and ours:
         saved.append(name)
     return archive
+
+
+def _stored_intact(name: str, sha256: str) -> bool:
+    """Whether storage already holds ``name`` with exactly the bytes of ``sha256``."""
+    if not default_storage.exists(name):
+        return False
+    digest = hashlib.sha256()
+    try:
+        with default_storage.open(name, "rb") as handle:
+            while chunk := handle.read(CHUNK):
+                digest.update(chunk)
+    except OSError:
+        return False
+    return digest.hexdigest() == sha256
 
 
 def max_model_params(targets: list[Task]) -> int:

@@ -1,0 +1,92 @@
+"""Twenty uploads at once, each thread with its own database connection."""
+
+from __future__ import annotations
+
+import threading
+import zipfile
+from pathlib import Path
+
+import pytest
+from django.core.management import call_command
+from django.db import connection
+
+from leaderboard.submissions import services
+from leaderboard.submissions.models import ModelArchive, Submission
+
+N = 20
+
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.timeout(300)]
+
+
+@pytest.fixture
+def setup(django_user_model, sst2_folder, settings, tmp_path, monkeypatch):
+    settings.MEDIA_ROOT = str(tmp_path / "media")
+    monkeypatch.setattr(services, "_enqueue", lambda evaluations: None)
+    call_command("import_task", "glue/sst2", str(sst2_folder))
+    return django_user_model.objects.create_user("crowd", is_staff=True)
+
+
+def _upload_all(owner, archives: list[Path]) -> list[BaseException]:
+    barrier = threading.Barrier(len(archives))
+    errors: list[BaseException] = []
+
+    def upload(path: Path, i: int) -> None:
+        try:
+            with path.open("rb") as stream:
+                barrier.wait(timeout=60)
+                services.submission_create(
+                    owner=owner,
+                    name=f"upload {i}",
+                    archive_stream=stream,
+                    recipe="smoke",
+                    tasks=["glue/sst2"],
+                )
+        except BaseException as exc:  # noqa: BLE001 - reported by the test
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [
+        threading.Thread(target=upload, args=(path, i))
+        for i, path in enumerate(archives)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=240)
+    return errors
+
+
+def _stored(settings) -> list[Path]:
+    return sorted((Path(settings.MEDIA_ROOT) / "models").iterdir())
+
+
+def test_same_archive_twenty_times_is_stored_once(setup, tiny_model_zip, settings):
+    errors = _upload_all(setup, [tiny_model_zip] * N)
+    assert not errors, errors
+    assert Submission.objects.count() == N
+    assert ModelArchive.objects.count() == 1
+    archive = ModelArchive.objects.get()
+    assert {s.archive_id for s in Submission.objects.all()} == {archive.pk}
+    assert [p.name for p in _stored(settings)] == [Path(archive.storage_name).name]
+
+
+def test_twenty_different_archives_are_stored_apart(
+    setup, tiny_model_zip, settings, tmp_path
+):
+    archives = []
+    for i in range(N):
+        path = tmp_path / f"model-{i}.zip"
+        path.write_bytes(tiny_model_zip.read_bytes())
+        with zipfile.ZipFile(path, "a") as zf:
+            zf.writestr(f"{zf.namelist()[0].split('/')[0]}/README.md", f"copy {i}")
+        archives.append(path)
+    errors = _upload_all(setup, archives)
+    assert not errors, errors
+    assert Submission.objects.count() == N
+    assert ModelArchive.objects.count() == N
+    names = {a.storage_name for a in ModelArchive.objects.all()}
+    assert len(names) == N
+    assert {f"models/{p.name}" for p in _stored(settings)} == names
+    for archive in ModelArchive.objects.all():
+        assert archive.storage_name == f"models/{archive.sha256}.zip"
