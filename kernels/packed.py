@@ -253,7 +253,11 @@ def padded_logits(
 
 
 def sequence_loss(model: torch.nn.Module, logits: torch.Tensor, labels: torch.Tensor):
-    """The loss ``*ForSequenceClassification`` computes for these logits."""
+    """The loss ``*ForSequenceClassification`` computes for these logits:
+    MSE for regression, BCE with logits for multi-label (multi-hot ``labels``),
+    cross-entropy otherwise."""
+    if getattr(model.config, "problem_type", None) == "multi_label_classification":
+        return F.binary_cross_entropy_with_logits(logits, labels.to(logits.dtype))
     if model.config.num_labels == 1:
         return F.mse_loss(logits.squeeze(), labels.squeeze().to(logits.dtype))
     return F.cross_entropy(logits.view(-1, model.config.num_labels), labels.view(-1))

@@ -285,6 +285,16 @@ CELERY_BEAT_SCHEDULE = {
         "task": "glew.reap_stuck_evaluations",
         "schedule": 300.0,
         "options": {"queue": os.environ.get("GLEW_CPU_QUEUE", "cpu")},
-    }
+    },
+    "requeue-stale-evaluations": {
+        "task": "glew.requeue_stale_evaluations",
+        "schedule": 300.0,
+        "options": {"queue": os.environ.get("GLEW_CPU_QUEUE", "cpu")},
+    },
 }
+# A running job's worker beats every quarter of this; a redelivered job takes over
+# only a running evaluation whose heartbeat is older.
+GLEW_HEARTBEAT_STALE_S = int(os.environ.get("GLEW_HEARTBEAT_STALE_S", 60))
+# Queued evaluations whose message is older than this are published again.
+GLEW_REQUEUE_AFTER_S = int(os.environ.get("GLEW_REQUEUE_AFTER_S", 900))
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")

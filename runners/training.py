@@ -814,11 +814,11 @@ def train_labels(
     for row in rows:
         label = row.get("label")
         if multi_label:
-            ok = isinstance(label, list) and len(set(label)) == len(label)
-            ok = ok and all(
+            ok = isinstance(label, list) and all(
                 isinstance(i, int) and not isinstance(i, bool) and 0 <= i < num_labels
                 for i in label
             )
+            ok = ok and len(set(label)) == len(label)
         elif regression:
             ok = (
                 isinstance(label, int | float)

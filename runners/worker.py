@@ -16,6 +16,7 @@ import re
 import shutil
 import subprocess
 import tempfile
+import threading
 import time
 from collections import deque
 from pathlib import Path
@@ -23,6 +24,7 @@ from pathlib import Path
 from django.conf import settings
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
+from django.db import InterfaceError, OperationalError, connection
 
 from leaderboard.catalogue.selectors import dataset_rows
 from leaderboard.submissions import services
@@ -57,6 +59,8 @@ def evaluation_execute(*, evaluation_id: int) -> None:
         Path(settings.GLEW_JOBS_DIR) / f"eval-{evaluation.pk}-{evaluation.attempts}"
     )
     tail: deque[str] = deque(maxlen=TAIL_LINES)
+    heartbeat = Heartbeat(evaluation.pk)
+    heartbeat.start()
     try:
         spec = registry.get_task(evaluation.task.name)
         _prepare_job(evaluation=evaluation, spec=spec, job_dir=job_dir)
@@ -96,6 +100,11 @@ def evaluation_execute(*, evaluation_id: int) -> None:
             message=error.message,
             log_tail="\n".join(tail),
         )
+    except (OperationalError, InterfaceError):
+        # The database went away: not the submission's fault. Celery retries the
+        # job with backoff; the redelivered job takes the evaluation over.
+        log.warning("evaluation %s: database unavailable, will retry", evaluation.pk)
+        raise
     except Exception as error:  # noqa: BLE001 - any crash must end as a failed row
         log.exception("evaluation %s crashed in the worker", evaluation.pk)
         services.evaluation_fail(
@@ -107,8 +116,44 @@ def evaluation_execute(*, evaluation_id: int) -> None:
             log_tail="\n".join(tail),
         )
     finally:
+        heartbeat.stop()
         remove_tree(job_dir)
         _settle_companions(evaluation_id=evaluation.pk)
+
+
+class Heartbeat(threading.Thread):
+    """Tells the database, every few seconds, that this worker still runs the job.
+
+    A job delivered twice (broker redelivery, requeue sweep) then waits instead of
+    running the same evaluation beside it; once this worker dies the beats stop and
+    the redelivered job takes over.
+    """
+
+    def __init__(self, evaluation_id: int) -> None:
+        super().__init__(name=f"heartbeat-{evaluation_id}", daemon=True)
+        self.evaluation_id = evaluation_id
+        self.stopped = threading.Event()
+
+    def run(self) -> None:
+        from django.db import connection
+
+        interval = max(1.0, settings.GLEW_HEARTBEAT_STALE_S / 4)
+        try:
+            while not self.stopped.wait(interval):
+                try:
+                    services.evaluation_heartbeat(evaluation_id=self.evaluation_id)
+                except Exception:  # noqa: BLE001 - a database blip skips one beat
+                    log.warning("heartbeat of evaluation %s failed", self.evaluation_id)
+        finally:
+            connection.close()
+
+    def stop(self) -> None:
+        self.stopped.set()
+        self.join(timeout=10)
+        try:
+            services.evaluation_heartbeat(evaluation_id=self.evaluation_id, alive=False)
+        except Exception:  # noqa: BLE001 - the stale beat ages out by itself
+            log.warning("could not release evaluation %s", self.evaluation_id)
 
 
 def _settle_companions(*, evaluation_id: int) -> None:
@@ -161,6 +206,12 @@ def _prepare_job(*, evaluation: Evaluation, spec: TaskSpec, job_dir: Path) -> No
             "text_fields": list(spec.text_fields),
             "labels": list(spec.labels) if spec.labels else None,
             "num_labels": spec.num_labels,
+            "multi_label": spec.type == "multilabel_classification",
+            "vocabulary": spec.vocabulary,
+            "two_tower": spec.two_tower,
+            "long_context": bool(spec.long_context),
+            # For the record: the recipe object already carries these numbers.
+            "fixed_recipe": dict(spec.fixed_recipe) or None,
         },
         "recipe": recipe,
         "seed": evaluation.seed,
@@ -279,11 +330,16 @@ def _run_sandbox(
         now = time.monotonic()
         if now - last_report[0] >= PROGRESS_INTERVAL_S:
             last_report[0] = now
-            services.evaluation_report_progress(
-                evaluation_id=evaluation.pk,
-                progress=dict(progress),
-                log_tail="\n".join(tail),
-            )
+            try:
+                services.evaluation_report_progress(
+                    evaluation_id=evaluation.pk,
+                    progress=dict(progress),
+                    log_tail="\n".join(tail),
+                )
+            except (OperationalError, InterfaceError):
+                # Progress is best effort: a database blip must not kill the run.
+                log.warning("evaluation %s: progress not saved", evaluation.pk)
+                connection.close()
 
     limit = settings.GLEW_TIME_LIMITS.get(evaluation.recipe_name, 3600)
     limits = SandboxLimits(
@@ -453,7 +509,25 @@ def read_predictions(path: Path, *, rows: list[dict], spec: TaskSpec) -> list:
     return out
 
 
-def _check_value(value: object, *, spec: TaskSpec, where: str) -> int | float:
+def _check_value(
+    value: object, *, spec: TaskSpec, where: str
+) -> int | float | list[int]:
+    if spec.type == "multilabel_classification":
+        if not isinstance(value, list) or not all(
+            isinstance(i, int) and not isinstance(i, bool) and 0 <= i < spec.num_labels
+            for i in value
+        ):
+            raise UserError(
+                "scoring.bad_predictions",
+                f"The prediction at {where} is not a list of label indices below "
+                f"{spec.num_labels}.",
+            )
+        if len(set(value)) != len(value):
+            raise UserError(
+                "scoring.bad_predictions",
+                f"The prediction at {where} lists a label twice.",
+            )
+        return sorted(value)
     if spec.type == "regression":
         if (
             isinstance(value, bool)
@@ -544,6 +618,8 @@ def manifest_for(*, evaluation: Evaluation, measurements: dict) -> dict:
         "precision": measurements.get("precision_used"),
         "attention_implementation": measurements.get("attention_implementation"),
         "padding_waste": measurements.get("padding_waste"),
+        "truncated_rows": measurements.get("truncated_rows"),
+        "model_max_length": measurements.get("model_max_length"),
         "sandbox": "unsandboxed" if settings.GLEW_ALLOW_UNSANDBOXED else "bubblewrap",
         "attempt": evaluation.attempts,
     }

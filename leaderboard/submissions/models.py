@@ -95,6 +95,12 @@ class Evaluation(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+    # Beaten every few seconds by the worker running the job, cleared when it stops:
+    # a redelivered job takes a running evaluation over only once this is stale.
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    # When a job message was last published: queued evaluations whose message a
+    # broker restart lost are published again (requeue sweep).
+    enqueued_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["task__name", "seed", "id"]

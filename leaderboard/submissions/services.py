@@ -17,6 +17,7 @@ from django.conf import settings
 from django.core.files import File
 from django.core.files.storage import default_storage
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from leaderboard import ratelimit
@@ -395,6 +396,7 @@ def _enqueue(evaluations: list[Evaluation]) -> None:
     from leaderboard.submissions.tasks import run_evaluation
 
     for evaluation in evaluations:
+        Evaluation.objects.filter(pk=evaluation.pk).update(enqueued_at=timezone.now())
         run_evaluation.apply_async(args=[evaluation.pk], queue=evaluation.queue)
 
 
@@ -436,20 +438,76 @@ def evaluation_move(*, evaluation_id: int, to: str, **fields) -> Evaluation | No
     return evaluation
 
 
+class EvaluationBusy(Exception):
+    """A redelivered job found its evaluation run by a live worker: try again later."""
+
+
 def evaluation_claim(*, evaluation_id: int) -> Evaluation | None:
-    """A worker takes an evaluation: queued (or running, if redelivered) -> running."""
-    evaluation = Evaluation.objects.filter(pk=evaluation_id).first()
-    if evaluation is None:
-        return None
+    """A worker takes an evaluation: queued (or running, if redelivered) -> running.
+
+    A running evaluation whose heartbeat is fresh belongs to a live worker (the
+    broker delivered its job twice, or a requeue sweep did): ``EvaluationBusy`` is
+    raised so the job is retried later, when it finds the evaluation finished (a
+    no-op) or its worker dead (heartbeat stale), and takes it over.
+    """
+    with transaction.atomic():
+        evaluation = (
+            Evaluation.objects.select_for_update().filter(pk=evaluation_id).first()
+        )
+        if evaluation is None:
+            return None
+        if evaluation.status == Status.RUNNING and heartbeat_is_fresh(evaluation):
+            raise EvaluationBusy(evaluation_id)
+        attempts = evaluation.attempts
     return evaluation_move(
         evaluation_id=evaluation_id,
         to=Status.RUNNING,
-        attempts=evaluation.attempts + 1,
+        attempts=attempts + 1,
         started_at=timezone.now(),
+        heartbeat_at=timezone.now(),
         progress={},
         error_code="",
         error_message="",
     )
+
+
+def heartbeat_is_fresh(evaluation: Evaluation) -> bool:
+    if evaluation.heartbeat_at is None:
+        return False
+    age = (timezone.now() - evaluation.heartbeat_at).total_seconds()
+    return age < settings.GLEW_HEARTBEAT_STALE_S
+
+
+def evaluation_heartbeat(*, evaluation_id: int, alive: bool = True) -> None:
+    """The running worker is alive (or, with ``alive=False``, has let go)."""
+    if alive:
+        Evaluation.objects.filter(pk=evaluation_id, status=Status.RUNNING).update(
+            heartbeat_at=timezone.now()
+        )
+    else:
+        Evaluation.objects.filter(pk=evaluation_id).update(heartbeat_at=None)
+
+
+def evaluation_requeue_stale(*, older_than_s: int | None = None) -> int:
+    """Publish again the jobs of queued evaluations published long ago.
+
+    A broker that restarts without persistence forgets queued messages; the rows
+    remember. A duplicate message is harmless: the claim rules make it a no-op or
+    a retry.
+    """
+    if older_than_s is None:
+        older_than_s = settings.GLEW_REQUEUE_AFTER_S
+    cutoff = timezone.now() - timedelta(seconds=older_than_s)
+    stale = list(
+        Evaluation.objects.filter(
+            status=Status.QUEUED, predicted_by__isnull=True
+        ).filter(
+            Q(enqueued_at__lt=cutoff)
+            | Q(enqueued_at__isnull=True, created_at__lt=cutoff)
+        )
+    )
+    _enqueue(stale)
+    return len(stale)
 
 
 def evaluation_report_progress(

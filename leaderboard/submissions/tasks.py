@@ -5,19 +5,32 @@ from django.db import InterfaceError, OperationalError
 
 
 @shared_task(
+    bind=True,
     name="glew.run_evaluation",
     acks_late=True,
     reject_on_worker_lost=True,
     autoretry_for=(OperationalError, InterfaceError),
     retry_backoff=True,
     retry_backoff_max=300,
-    max_retries=8,
+    max_retries=None,
 )
-def run_evaluation(evaluation_id: int) -> None:
-    """Run one evaluation; redelivery after a crash re-runs it (idempotent)."""
+def run_evaluation(self, evaluation_id: int) -> None:
+    """Run one evaluation; redelivery after a crash re-runs it (idempotent).
+
+    Database outages are retried with backoff until the database is back; a job
+    whose evaluation a live worker is running waits and looks again.
+    """
+    from django.conf import settings
+
+    from leaderboard.submissions.services import EvaluationBusy
     from runners.worker import evaluation_execute
 
-    evaluation_execute(evaluation_id=evaluation_id)
+    try:
+        evaluation_execute(evaluation_id=evaluation_id)
+    except EvaluationBusy as busy:
+        raise self.retry(
+            countdown=settings.GLEW_HEARTBEAT_STALE_S, max_retries=None
+        ) from busy
 
 
 @shared_task(name="glew.reap_stuck_evaluations", ignore_result=True)
@@ -26,3 +39,11 @@ def reap_stuck_evaluations() -> int:
     from leaderboard.submissions.services import evaluation_reap_stuck
 
     return evaluation_reap_stuck()
+
+
+@shared_task(name="glew.requeue_stale_evaluations", ignore_result=True)
+def requeue_stale_evaluations() -> int:
+    """Periodic: publish again queued jobs a broker restart may have lost."""
+    from leaderboard.submissions.services import evaluation_requeue_stale
+
+    return evaluation_requeue_stale()

@@ -173,3 +173,35 @@ def test_glue_zip_has_official_names_and_label_texts(submission):
         assert "SST-2.tsv" in archive.namelist()
         assert archive.read("SST-2.tsv").decode() == "index\tprediction\n0\t1\n1\t0\n"
         assert "CoLA.tsv" in archive.read("MISSING.txt").decode()
+
+
+def test_a_job_delivered_twice_waits_while_the_first_worker_is_alive(
+    submission, settings
+):
+    evaluation = submission.evaluations.get()
+    services.evaluation_claim(evaluation_id=evaluation.pk)
+    with pytest.raises(services.EvaluationBusy):
+        services.evaluation_claim(evaluation_id=evaluation.pk)
+    # The first worker died: its heartbeat goes stale, the second takes over.
+    Evaluation.objects.filter(pk=evaluation.pk).update(
+        heartbeat_at=timezone.now()
+        - timedelta(seconds=settings.GLEW_HEARTBEAT_STALE_S + 1)
+    )
+    taken = services.evaluation_claim(evaluation_id=evaluation.pk)
+    assert taken.attempts == 2
+    # A worker that lets go (OOM retry) can be taken over at once.
+    services.evaluation_heartbeat(evaluation_id=evaluation.pk, alive=False)
+    assert services.evaluation_claim(evaluation_id=evaluation.pk).attempts == 3
+
+
+def test_queued_jobs_a_broker_forgot_are_published_again(submission, no_enqueue):
+    evaluation = submission.evaluations.get()
+    assert services.evaluation_requeue_stale(older_than_s=60) == 0
+    Evaluation.objects.filter(pk=evaluation.pk).update(
+        enqueued_at=timezone.now() - timedelta(minutes=30)
+    )
+    no_enqueue.clear()
+    assert services.evaluation_requeue_stale(older_than_s=60) == 1
+    assert [e.pk for e in no_enqueue] == [evaluation.pk]
+    services.evaluation_claim(evaluation_id=evaluation.pk)
+    assert services.evaluation_requeue_stale(older_than_s=0) == 0  # running now
