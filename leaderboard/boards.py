@@ -28,9 +28,9 @@ import statistics
 from collections import OrderedDict, defaultdict
 from dataclasses import dataclass, field
 
-from django.db.models import Count, Max
+from django.db.models import Count, Max, Sum
 
-from leaderboard.catalogue.models import Suite, Task
+from leaderboard.catalogue.models import DatasetVersion, Suite, Task
 from leaderboard.submissions import selectors
 from leaderboard.submissions.models import LeaderboardEntry, Result, Submission
 from leaderboard.submissions.selectors import LeaderboardRow, TaskCell
@@ -281,12 +281,19 @@ def _audience(user) -> str | None:
 
 
 def _stamp(suite: Suite) -> str:
-    """Changes whenever a row of the suite's precomputed leaderboard changes."""
-    state = LeaderboardEntry.objects.filter(suite=suite).aggregate(
+    """Changes whenever the suite's board could: a row, its data or a task version."""
+    rows = LeaderboardEntry.objects.filter(suite=suite).aggregate(
         latest=Max("updated_at"), rows=Count("id")
     )
-    latest = state["latest"].timestamp() if state["latest"] else 0
-    return f"{latest}:{state['rows']}"
+    data = DatasetVersion.objects.filter(task__suite=suite, published=True).aggregate(
+        latest=Max("id"), versions=Count("id")
+    )
+    tasks = suite.tasks.aggregate(versions=Sum("version"), latest=Max("id"))
+    latest = rows["latest"].timestamp() if rows["latest"] else 0
+    return (
+        f"{latest}:{rows['rows']}:{data['latest']}:{data['versions']}:"
+        f"{tasks['versions']}:{tasks['latest']}"
+    )
 
 
 def suite_board(
