@@ -265,7 +265,7 @@ BOARD_CACHE_SIZE = 32
 _BOARDS: OrderedDict[tuple, Board] = OrderedDict()
 # Charts plot the best rows only: a scatter of thousands of points says no more and
 # would make every page heavy.
-CHART_ROWS = 500
+CHART_ROWS = 100
 
 
 def _audience(user) -> str | None:
@@ -280,7 +280,7 @@ def _audience(user) -> str | None:
     return "public"
 
 
-def _stamp(suite: Suite) -> str:
+def suite_stamp(suite: Suite) -> str:
     """Changes whenever the suite's board could: a row, its data or a task version."""
     rows = LeaderboardEntry.objects.filter(suite=suite).aggregate(
         latest=Max("updated_at"), rows=Count("id")
@@ -316,7 +316,7 @@ def suite_board(
         return _build_board(
             suite=suite, user=user, filters=filters, sort=sort, direction=direction
         )
-    key = (suite.pk, _stamp(suite), audience, repr(filters), sort, direction)
+    key = (suite.pk, suite_stamp(suite), audience, repr(filters), sort, direction)
     board = _BOARDS.get(key)
     if board is None:
         board = _build_board(

@@ -1,5 +1,8 @@
 """API views: parse, call one service or selector, shape the answer."""
 
+import json
+
+from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
 from django.http import HttpResponse
 from drf_spectacular.types import OpenApiTypes
@@ -15,6 +18,7 @@ from leaderboard import boards, ratelimit
 from leaderboard.api import serializers as s
 from leaderboard.catalogue import services as catalogue_services
 from leaderboard.catalogue.selectors import suite_get, suite_list, task_get
+from leaderboard.response_cache import cached_anonymous
 from leaderboard.submissions import exports, selectors, services
 from leaderboard.submissions.models import Evaluation
 from tasks.errors import UserError
@@ -309,6 +313,13 @@ class LeaderboardView(APIView):
     )
     def get(self, request, suite: str):
         suite_obj = suite_get(suite)
+        return cached_anonymous(
+            request,
+            stamps=[boards.suite_stamp(suite_obj), request.accepted_renderer.format],
+            build=lambda: self._answer(request, suite_obj),
+        )
+
+    def _answer(self, request, suite_obj):
         board = boards.suite_board(
             suite=suite_obj,
             user=request.user,
@@ -323,11 +334,17 @@ class LeaderboardView(APIView):
                 content_type="text/csv; charset=utf-8",
             )
         limit, offset = _paging(request.query_params)
-        return Response(boards.board_data(board, limit=limit, offset=offset))
+        return HttpResponse(
+            json.dumps(
+                boards.board_data(board, limit=limit, offset=offset),
+                cls=DjangoJSONEncoder,
+            ),
+            content_type="application/json",
+        )
 
 
-def _paging(params, default: int = 100, cap: int = 1000) -> tuple[int, int]:
-    """``limit`` (default 100, at most 1000) and ``offset`` from the query."""
+def _paging(params, default: int = 50, cap: int = 1000) -> tuple[int, int]:
+    """``limit`` (default 50, at most 1000) and ``offset`` from the query."""
     try:
         limit = min(max(int(params.get("limit", default)), 1), cap)
         offset = max(int(params.get("offset", 0)), 0)

@@ -25,6 +25,7 @@ from leaderboard.api.serializers import split_list, submission_manifest_data
 from leaderboard.catalogue import services as catalogue_services
 from leaderboard.catalogue.selectors import suite_get, suite_list, task_get
 from leaderboard.pages.forms import SignupForm, SubmitForm
+from leaderboard.response_cache import cached_anonymous
 from leaderboard.submissions import exports, selectors, services
 from leaderboard.submissions.models import Evaluation
 from leaderboard.submissions.status import TERMINAL
@@ -39,10 +40,19 @@ def _or_404(call, *args, **kwargs):
 
 
 def home(request: HttpRequest) -> HttpResponse:
+    suites_now = list(suite_list())
+    stamps = [boards.suite_stamp(suite) for suite in suites_now]
+    stamps.append(selectors.submissions_stamp())
+    return cached_anonymous(
+        request, stamps=stamps, build=lambda: _home(request, suites_now)
+    )
+
+
+def _home(request: HttpRequest, suite_rows) -> HttpResponse:
     suites = []
-    for suite in suite_list():
+    for suite in suite_rows:
         board = boards.suite_board(suite=suite, user=request.user)
-        shown = selectors.leaderboard_tasks(suite)
+        shown = board.tasks
         suites.append(
             {
                 "suite": suite,
@@ -87,6 +97,14 @@ def _page_number(text: str | None, rows: int) -> int:
 
 def suite_leaderboard(request: HttpRequest, suite: str) -> HttpResponse:
     suite_obj = _or_404(suite_get, suite)
+    return cached_anonymous(
+        request,
+        stamps=[boards.suite_stamp(suite_obj)],
+        build=lambda: _suite_leaderboard(request, suite_obj),
+    )
+
+
+def _suite_leaderboard(request: HttpRequest, suite_obj) -> HttpResponse:
     board = boards.suite_board(
         suite=suite_obj,
         user=request.user,

@@ -44,7 +44,8 @@ class Submission(models.Model):
         max_length=12, choices=Status.choices, default=Status.QUEUED
     )
     created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    # Indexed: the home page's cache stamp reads the latest change.
+    updated_at = models.DateTimeField(auto_now=True, db_index=True)
 
     class Meta:
         ordering = ["-created_at"]
@@ -168,5 +169,7 @@ class LeaderboardEntry(models.Model):
         indexes = [
             models.Index(
                 fields=["suite", "-score", "-task_count"], name="entry_rank_idx"
-            )
+            ),
+            # The board cache's stamp reads the latest change per suite.
+            models.Index(fields=["suite", "updated_at"], name="entry_stamp_idx"),
         ]

@@ -6,7 +6,7 @@ private ones to their owner and staff. Pages and the API both read through this 
 
 from dataclasses import dataclass, field
 
-from django.db.models import Count, F, Q, QuerySet
+from django.db.models import Count, F, Max, Q, QuerySet
 
 from leaderboard.catalogue.models import Suite, Task
 from leaderboard.submissions.models import (
@@ -223,3 +223,10 @@ def robustness_gaps(submission: Submission) -> dict[str, dict[str, float]]:
             "clean_task": result.evaluation.predicted_by.task.name,
         }
     return gaps
+
+
+def submissions_stamp() -> str:
+    """Changes whenever a submission is added or changes (the home page's list)."""
+    state = Submission.objects.aggregate(latest=Max("updated_at"), rows=Count("id"))
+    latest = state["latest"].timestamp() if state["latest"] else 0
+    return f"{latest}:{state['rows']}"
