@@ -8,7 +8,11 @@ from rest_framework import serializers
 
 from leaderboard.catalogue.models import DatasetVersion, Suite
 from leaderboard.submissions.models import Evaluation, Submission
-from leaderboard.submissions.selectors import LeaderboardRow, evaluation_drift
+from leaderboard.submissions.selectors import (
+    LeaderboardRow,
+    evaluation_drift,
+    robustness_gaps,
+)
 
 
 class SubmissionCreateInput(serializers.Serializer):
@@ -71,6 +75,8 @@ def submission_data(
             reverse("submission-detail", args=[submission.pk])
         ),
         "evaluations": [evaluation_data(e) for e in evaluations],
+        # Per AdvGLUE task and seed: GLUE dev score, AdvGLUE score and their gap.
+        "robustness": robustness_gaps(submission),
     }
 
 

@@ -55,6 +55,7 @@ def test_advglue_is_scored_with_the_glue_model_in_the_same_job(
     gaps = selectors.robustness_gaps(adv.submission)
     (gap,) = gaps.values()
     assert gap["gap"] == pytest.approx(gap["clean"] - gap["adversarial"])
+    assert body["robustness"] == {"advglue/sst2@seed0": gap}
     board = api.get("/api/v1/leaderboards/advglue").json()
     assert board["rows"][0]["tasks"]["advglue/sst2"] == adv.result.task_score
 
