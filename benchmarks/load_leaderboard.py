@@ -115,7 +115,9 @@ def recreate_database(name: str) -> None:
         conn.execute(f'CREATE DATABASE "{name}"')
 
 
-def serve(database_url: str, port: int, workers: int) -> subprocess.Popen:
+def serve(
+    database_url: str, port: int, workers: int, cache_url: str = ""
+) -> subprocess.Popen:
     env = dict(os.environ)
     env.update(
         DATABASE_URL=database_url,
@@ -124,6 +126,8 @@ def serve(database_url: str, port: int, workers: int) -> subprocess.Popen:
         GLEW_SECRET_KEY="load-benchmark-only",
         GLEW_ALLOWED_HOSTS="127.0.0.1",
     )
+    if cache_url:
+        env["GLEW_CACHE_URL"] = cache_url
     proc = subprocess.Popen(
         [
             sys.executable,
@@ -270,9 +274,15 @@ def main() -> int:
     parser.add_argument("--submissions", type=int, default=10_000)
     parser.add_argument("--clients", type=int, default=50)
     parser.add_argument("--seconds", type=float, default=20.0)
-    parser.add_argument("--workers", type=int, default=4)
+    parser.add_argument("--workers", type=int, default=3)
     parser.add_argument("--port", type=int, default=8765)
     parser.add_argument("--database", default="glew_load")
+    parser.add_argument(
+        "--cache-url",
+        default="redis://127.0.0.1:6379/14",
+        help="the shared cache the web processes use, as in production ('' for "
+        "per-process memory)",
+    )
     parser.add_argument(
         "--client",
         choices=["auto", "wrk", "python"],
@@ -287,7 +297,7 @@ def main() -> int:
     ids = populate(url, args.submissions)
     took = time.monotonic() - started
     print(f"populated {args.submissions} submissions in {took:.1f} s")
-    server = serve(url, args.port, args.workers)
+    server = serve(url, args.port, args.workers, args.cache_url)
     try:
         rng = random.Random(1)
         paths = ["/api/v1/leaderboards/glue", "/suites/glue/", "/", "/api/v1/suites"]
@@ -308,7 +318,8 @@ def main() -> int:
             os.killpg(server.pid, 9)
     print(
         f"clients {args.clients}, {args.seconds:.0f} s, gunicorn workers "
-        f"{args.workers}, machine: {os.cpu_count()} CPUs"
+        f"{args.workers}, cache {args.cache_url or 'per process'}, machine: "
+        f"{os.cpu_count()} CPUs"
     )
     for key in ("requests", "rps", "p50_ms", "p95_ms", "p99_ms", "errors"):
         value = figures[key]

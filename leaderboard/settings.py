@@ -59,6 +59,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "leaderboard.microcache.AnonymousMicrocacheMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -298,3 +299,7 @@ GLEW_HEARTBEAT_STALE_S = int(os.environ.get("GLEW_HEARTBEAT_STALE_S", 60))
 # Queued evaluations whose message is older than this are published again.
 GLEW_REQUEUE_AFTER_S = int(os.environ.get("GLEW_REQUEUE_AFTER_S", 900))
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
+
+# Anonymous reads of leaderboards and submissions are answered from a cache of whole
+# responses for this many seconds (0 turns it off; leaderboard/microcache.py).
+GLEW_MICROCACHE_SECONDS = float(os.environ.get("GLEW_MICROCACHE_SECONDS", 2))

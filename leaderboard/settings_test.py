@@ -38,3 +38,6 @@ MEDIA_ROOT = BASE_DIR / "var" / "test" / RUN_ID / "storage"  # noqa: F405
 GLEW_JOBS_DIR = BASE_DIR / "var" / "test" / RUN_ID / "jobs"  # noqa: F405
 # Many tests upload as one user within a minute; tests of the limit lower it.
 GLEW_UPLOADS_PER_MINUTE = 10_000
+
+# Tests read what they just wrote: no microcache.
+GLEW_MICROCACHE_SECONDS = 0

@@ -18,7 +18,9 @@ def model_variant(tiny_model_zip: Path, tag: str) -> bytes:
     """The tiny model zip plus a README naming ``tag``: another model (other sha256)."""
     buffer = io.BytesIO(tiny_model_zip.read_bytes())
     with zipfile.ZipFile(buffer, "a") as archive:
-        archive.writestr("README.md", f"variant {tag}\n")
+        # A fixed date: the same tag must give the same bytes, whatever the clock.
+        info = zipfile.ZipInfo("README.md", date_time=(2020, 1, 1, 0, 0, 0))
+        archive.writestr(info, f"variant {tag}\n")
     return buffer.getvalue()
 
 
