@@ -45,6 +45,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from runners.cgroups import JobCgroup
 from tasks.errors import PlatformError
 
 logger = logging.getLogger(__name__)
@@ -365,7 +366,9 @@ def check_sandbox_available() -> None:
 # ------------------------------------------------------------------------ running
 
 
-def _preexec(limits: SandboxLimits) -> Callable[[], None]:
+def _preexec(
+    limits: SandboxLimits, group: JobCgroup | None = None
+) -> Callable[[], None]:
     """rlimits for the bwrap child; everything it starts inherits them.
 
     The CPU hard limit sits a little above the soft one: the soft limit sends
@@ -382,6 +385,8 @@ def _preexec(limits: SandboxLimits) -> Callable[[], None]:
         resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
         if limits.max_processes:
             resource.setrlimit(resource.RLIMIT_NPROC, (limits.max_processes,) * 2)
+        if group is not None:
+            group.join()
 
     return apply
 
@@ -751,6 +756,17 @@ def run_in_sandbox(
     start = time.monotonic()
     deadline = start + limits.wall_seconds
     proc: subprocess.Popen | None = None
+    # The process limit for the whole job (root ignores RLIMIT_NPROC).
+    group = (
+        JobCgroup.create(max_pids=limits.max_processes)
+        if limits.max_processes
+        else None
+    )
+    if group is None and limits.max_processes and os.geteuid() == 0:
+        sink.note(
+            "[glew] note: no pids cgroup here; the process count is bounded only "
+            "by the wall-clock limit"
+        )
     try:
         proc = subprocess.Popen(
             command,
@@ -760,7 +776,7 @@ def run_in_sandbox(
             env=env,
             cwd=cwd,
             start_new_session=True,
-            preexec_fn=_preexec(limits),
+            preexec_fn=_preexec(limits, group),
         )
         child = _Child(proc, scratch=job_dir / "out", quota=limits.max_scratch_bytes)
         finished = _pump(child, sink, deadline) and child.wait(deadline)
@@ -794,6 +810,15 @@ def run_in_sandbox(
                 f"wrote more than its disk quota of {quota_mib} MiB in its scratch "
                 "folder",
             )
+        if group is not None and group.hit_limit():
+            sink.note(
+                f"[glew] the job reached its limit of {limits.max_processes} processes"
+            )
+            if code in ("sandbox.failed", "sandbox.killed", None) and returncode != 0:
+                code = "sandbox.process_limit"
+                reason = (
+                    f"tried to run more than {limits.max_processes} processes at once"
+                )
         if code == "sandbox.failed" and not unsandboxed and returncode == 1:
             setup = [line for line in sink.tail if line.startswith("bwrap: ")]
             if setup:
@@ -810,6 +835,8 @@ def run_in_sandbox(
     finally:
         if proc is not None and proc.returncode is None:
             _kill_group(proc)
+        if group is not None:
+            group.remove()
         if proc is not None and proc.stdout is not None:
             proc.stdout.close()
         sink.close()
