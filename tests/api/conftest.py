@@ -30,8 +30,11 @@ def users(django_user_model):
     return {
         "owner": django_user_model.objects.create_user("owner", password="pw-owner-1"),
         "other": django_user_model.objects.create_user("other", password="pw-other-1"),
-        "admin": django_user_model.objects.create_user(
-            "admin", password="pw-admin-1", is_staff=True
+        "staff": django_user_model.objects.create_user(
+            "staff", password="pw-staff-1", is_staff=True
+        ),
+        "admin": django_user_model.objects.create_superuser(
+            "admin", email="admin@example.org", password="pw-admin-1"
         ),
         "anonymous": None,
     }

@@ -1,7 +1,7 @@
 """Who may do what with a private submission, on every endpoint that touches one.
 
 Anonymous users and other users must not even learn it exists (404, as for an id
-that was never used); its owner and admins see and manage it.
+that was never used); its owner, staff and admins (superusers) see and manage it.
 """
 
 import pytest
@@ -12,7 +12,13 @@ from tests.factories import finish_all, make_submission, model_variant
 
 pytestmark = pytest.mark.django_db
 
-SEES = {"owner": True, "admin": True, "other": False, "anonymous": False}
+SEES = {
+    "owner": True,
+    "staff": True,
+    "admin": True,
+    "other": False,
+    "anonymous": False,
+}
 
 
 @pytest.fixture
@@ -64,7 +70,13 @@ def test_private_submission_in_lists_boards_and_compare(who, users, private):
 
 @pytest.mark.parametrize(
     "who,expected",
-    [("owner", 200), ("admin", 200), ("other", 404), ("anonymous", 401)],
+    [
+        ("owner", 200),
+        ("staff", 200),
+        ("admin", 200),
+        ("other", 404),
+        ("anonymous", 401),
+    ],
 )
 def test_private_submission_visibility_patch(who, expected, users, private):
     response = client_as(users[who]).patch(
@@ -77,7 +89,13 @@ def test_private_submission_visibility_patch(who, expected, users, private):
 
 @pytest.mark.parametrize(
     "who,expected",
-    [("owner", 201), ("admin", 201), ("other", 404), ("anonymous", 401)],
+    [
+        ("owner", 201),
+        ("staff", 201),
+        ("admin", 201),
+        ("other", 404),
+        ("anonymous", 401),
+    ],
 )
 def test_private_evaluation_rerun(who, expected, users, private):
     evaluation = private.evaluations.get()
@@ -94,7 +112,14 @@ def test_private_evaluation_rerun(who, expected, users, private):
 
 
 @pytest.mark.parametrize(
-    "who,expected", [("owner", 200), ("admin", 200), ("other", 404), ("anonymous", 401)]
+    "who,expected",
+    [
+        ("owner", 200),
+        ("staff", 200),
+        ("admin", 200),
+        ("other", 404),
+        ("anonymous", 401),
+    ],
 )
 def test_private_submission_cancel(
     who, expected, users, sst2_imported, tiny_model_zip, no_enqueue
