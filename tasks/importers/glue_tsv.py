@@ -16,7 +16,6 @@ from __future__ import annotations
 import csv
 import dataclasses
 import io
-import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,6 +23,7 @@ from typing import Any
 
 from tasks.dataset import Dataset
 from tasks.errors import ImportFormatError
+from tasks.importers.labels import parse_label
 from tasks.specs import TaskSpec
 
 
@@ -239,23 +239,12 @@ def read_tsv(
             row[name] = record[at]
         if label_at is not None:
             raw = record[label_at]
-            if task.labels is not None:
-                if raw not in label_index:
-                    raise fail(
-                        line,
-                        f"unknown label {raw!r}; expected one of {list(task.labels)}",
-                    )
-                row["label"] = label_index[raw]
-            else:
-                try:
-                    score = float(raw)
-                except ValueError:
-                    raise fail(line, f"score {raw!r} is not a number") from None
-                if not math.isfinite(score):
-                    raise fail(line, f"score {raw!r} is not a finite number")
-                low_high = config.label_range
-                if low_high is not None and not low_high[0] <= score <= low_high[1]:
-                    raise fail(line, f"score {score} outside {list(low_high)}")
-                row["label"] = score
+            row["label"] = parse_label(
+                task,
+                raw,
+                label_index=label_index,
+                label_range=config.label_range,
+                fail=lambda message, line=line: fail(line, message),
+            )
         rows.append(row)
     return rows
