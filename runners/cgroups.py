@@ -75,6 +75,7 @@ class JobCgroup:
         base = _base()
         if base is None:
             return None
+        _sweep(base)
         path = base / f"job-{uuid.uuid4().hex[:12]}"
         try:
             path.mkdir()
@@ -117,3 +118,22 @@ class JobCgroup:
             time.sleep(0.05)
         with contextlib.suppress(OSError):
             self.path.rmdir()
+
+
+STALE_AFTER_S = 300
+
+
+def _sweep(base: Path) -> None:
+    """Remove job cgroups left empty by workers that were killed before cleaning up.
+
+    Only empty ones older than ``STALE_AFTER_S``: a cgroup made a moment ago may be
+    about to receive its job.
+    """
+    now = time.time()
+    for path in base.glob("job-*"):
+        with contextlib.suppress(OSError):
+            if now - path.stat().st_mtime < STALE_AFTER_S:
+                continue
+            if (path / "cgroup.procs").read_text().strip():
+                continue
+            path.rmdir()

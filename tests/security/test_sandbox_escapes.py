@@ -293,3 +293,17 @@ def test_a_loopback_listener_on_the_host_stays_unreachable(tmp_path: Path) -> No
             """,
         )
     assert result.ok and "refused" in result.log_tail
+
+
+@pytest.mark.skipif(not cgroups.available(), reason="no pids cgroup can be made here")
+def test_job_cgroups_left_by_a_killed_worker_are_swept(monkeypatch) -> None:
+    leftover = cgroups.JobCgroup.create(max_pids=8)
+    assert leftover is not None and leftover.path.exists()
+    monkeypatch.setattr(cgroups, "STALE_AFTER_S", -1)  # as if made long ago
+    fresh = cgroups.JobCgroup.create(max_pids=8)
+    try:
+        assert not leftover.path.exists()
+        assert fresh is not None and fresh.path.exists()
+    finally:
+        if fresh is not None:
+            fresh.remove()
