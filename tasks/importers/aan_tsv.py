@@ -16,6 +16,7 @@ from typing import Any
 
 from tasks.dataset import Dataset
 from tasks.errors import ImportFormatError
+from tasks.importers.common import decode_utf8
 from tasks.specs import TaskSpec
 
 LABELS = {"0": 0, "1": 1, "0.0": 0, "1.0": 1}
@@ -25,13 +26,7 @@ def read_aan(path: str | Path) -> list[dict[str, Any]]:
     """Read one AAN pairs file into canonical rows."""
     path = Path(path)
     data = path.read_bytes()
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        line = data[: exc.start].count(b"\n") + 1
-        raise ImportFormatError(
-            "import.not_utf8", "not valid UTF-8", file=path, line=line
-        ) from exc
+    text = decode_utf8(data, where=path)
     lines = text.split("\n")
     if lines and lines[-1] == "":
         lines.pop()

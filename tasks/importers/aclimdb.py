@@ -19,6 +19,7 @@ from typing import Any
 
 from tasks.dataset import Dataset
 from tasks.errors import ImportFormatError
+from tasks.importers.common import decode_utf8
 from tasks.specs import TaskSpec
 
 CLASSES = (("neg", range(1, 5)), ("pos", range(7, 11)))
@@ -55,13 +56,7 @@ def read_split(folder: str | Path) -> list[dict[str, Any]]:
         reviews.sort()
         for _review_id, path in reviews:
             data = path.read_bytes()
-            try:
-                text = data.decode("utf-8")
-            except UnicodeDecodeError as exc:
-                line = data[: exc.start].count(b"\n") + 1
-                raise ImportFormatError(
-                    "import.not_utf8", "not valid UTF-8", file=path, line=line
-                ) from exc
+            text = decode_utf8(data, where=path)
             rows.append({"idx": len(rows), "text": text, "label": label})
     return rows
 

@@ -23,7 +23,7 @@ from typing import Any
 
 from tasks.dataset import Dataset
 from tasks.errors import ImportFormatError
-from tasks.importers.labels import parse_label
+from tasks.importers.common import decode_utf8, parse_label
 from tasks.specs import TaskSpec
 
 
@@ -170,13 +170,7 @@ def read_tsv(
     """Read one GLUE TSV file into canonical rows (see :mod:`tasks.dataset`)."""
     path = Path(path)
     data = path.read_bytes()
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        line = data[: exc.start].count(b"\n") + 1
-        raise ImportFormatError(
-            "import.not_utf8", "not valid UTF-8", file=path, line=line
-        ) from exc
+    text = decode_utf8(data, where=path)
     text = text.removeprefix("\ufeff")
 
     def fail(line: int | None, message: str) -> ImportFormatError:

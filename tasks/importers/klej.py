@@ -34,7 +34,7 @@ from typing import Any
 
 from tasks.dataset import Dataset
 from tasks.errors import ImportFormatError
-from tasks.importers.labels import parse_label
+from tasks.importers.common import decode_utf8, parse_label
 from tasks.specs import TaskSpec
 
 # A KLEJ file is a few MiB; a zip member claiming more is refused unread.
@@ -248,13 +248,7 @@ def read_klej_tsv(
 
     ``where`` names the file in error messages.
     """
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        line = data[: exc.start].count(b"\n") + 1
-        raise ImportFormatError(
-            "import.not_utf8", "not valid UTF-8", file=where, line=line
-        ) from exc
+    text = decode_utf8(data, where=where)
     text = text.removeprefix("\ufeff")
 
     def fail(line: int | None, message: str) -> ImportFormatError:

@@ -24,6 +24,7 @@ from typing import Any
 
 from tasks.dataset import Dataset
 from tasks.errors import ImportFormatError
+from tasks.importers.common import decode_utf8
 from tasks.specs import TaskSpec
 
 LAYOUTS = ("lra", "original")
@@ -97,13 +98,7 @@ def read_listops(path: str | Path, *, layout: str = "lra") -> list[dict[str, Any
     """Read one ListOps file in ``layout`` into canonical rows."""
     path = Path(path)
     data = path.read_bytes()
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        line = data[: exc.start].count(b"\n") + 1
-        raise ImportFormatError(
-            "import.not_utf8", "not valid UTF-8", file=path, line=line
-        ) from exc
+    text = decode_utf8(data, where=path)
     lines = text.split("\n")
     if lines and lines[-1] == "":
         lines.pop()  # the final newline ends the last line

@@ -1,7 +1,8 @@
-"""Turning a label cell of a release file into our label, one way for every importer.
+"""What every importer does the same way: decode a release file, parse a label cell.
 
-Class names become indices into the task's labels; numbers must be finite and, when
-the task declares a range, inside it. A bad cell raises the importer's own error
+Text must be UTF-8; a file that is not says at which line it breaks. Class names
+become indices into the task's labels; numbers must be finite and, when the task
+declares a range, inside it. A bad cell raises the importer's own error
 (``fail(message)``), which names file and line.
 """
 
@@ -9,9 +10,21 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Mapping
+from pathlib import Path
 
 from tasks.errors import ImportFormatError
 from tasks.specs import TaskSpec
+
+
+def decode_utf8(data: bytes, *, where: str | Path) -> str:
+    """The file's text; ``import.not_utf8`` naming file and line if it is not UTF-8."""
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise ImportFormatError(
+            "import.not_utf8", "not valid UTF-8", file=where, line=line
+        ) from exc
 
 
 def parse_label(
