@@ -1,22 +1,30 @@
 """Fine-tune + score: the runner's path vs the Hugging Face Trainer (run_glue style).
 
 The real all-MiniLM-L6-v2 is fine-tuned on seeded subsets of the real SST-2 and
-RTE training files and scores their dev subsets, twice per task, from the same
+RTE training files and scores their dev sets, twice per task, from the same
 weights (same seed for the new classification head) with the same
 hyperparameters (batch 32, lr 5e-5, 1 epoch, 10% linear warmup, weight decay
 0.01, grad clip 1.0, AdamW, max length 128):
 
 * baseline: ``transformers.Trainer`` as the run_glue example drives it by default
-  (every row padded to max_length 128, eval batch 32);
+  (every row padded to max_length 128, fp32, eval batch 32);
 * ours: ``runners.training.train`` + ``runners.training.predict``, the code the
   sandbox runs (length-bucketed batches of the same 32 rows per step, packed
-  padding-free forward for BERT-family models, token-budget eval batches).
+  padding-free forward for BERT-family models, token-budget eval batches) in the
+  precision the quick and standard recipes ask for, bf16, resolved as the runner
+  resolves it (kernels.precision: bf16 autocast where the device multiplies bf16
+  natively, else fp32). ``--precision fp32`` times ours in fp32 instead.
 
-Times include tokenization. Prints each path's seconds and dev accuracy, then
-``speedup: X.XX`` (total baseline seconds / total ours seconds).
+``--trainer-bf16`` also times the Trainer with ``bf16=True`` (autocast, still
+padded to 128), as a reference a user could reach with one flag; it is printed,
+not counted in the speedup.
 
-    .venv/bin/python benchmarks/finetune_vs_trainer.py \
-        [--sst2-train N] [--sst2-dev N] [--rte-train N] [--rte-dev N]
+Times include model loading and tokenization. Prints each path's seconds and dev
+accuracy (with two standard errors of the accuracy difference, the noise level),
+then ``speedup: X.XX`` (total baseline seconds / total ours seconds).
+
+    .venv/bin/python benchmarks/finetune_vs_trainer.py [--precision bf16|fp32] \
+        [--trainer-bf16] [--sst2-train N] [--sst2-dev N] [--rte-train N] [--rte-dev N]
 """
 
 from __future__ import annotations
@@ -56,8 +64,9 @@ def _load(num_labels):
     )
 
 
-def run_trainer(tokenizer, train_rows, dev_rows, fields, workdir):
-    """run_glue's defaults: pad_to_max_length=True (128), Trainer loop."""
+def run_trainer(tokenizer, train_rows, dev_rows, fields, workdir, bf16=False):
+    """run_glue's defaults: pad_to_max_length=True (128), Trainer loop (fp32
+    unless ``bf16``, the Trainer's own bf16 autocast flag)."""
     import numpy as np
     from transformers import Trainer, TrainingArguments
 
@@ -89,6 +98,7 @@ def run_trainer(tokenizer, train_rows, dev_rows, fields, workdir):
         max_grad_norm=1.0,
         seed=SEED,
         use_cpu=True,
+        bf16=bf16,
         report_to=[],
         save_strategy="no",
         logging_strategy="no",
@@ -105,7 +115,7 @@ def run_trainer(tokenizer, train_rows, dev_rows, fields, workdir):
     return train_s, time.perf_counter() - start, predictions
 
 
-def run_ours(tokenizer, train_rows, dev_rows, fields):
+def run_ours(tokenizer, train_rows, dev_rows, fields, precision):
     """The sandbox's own functions (runners.training), not a copy."""
     import torch
 
@@ -113,7 +123,7 @@ def run_ours(tokenizer, train_rows, dev_rows, fields):
 
     start = time.perf_counter()
     model = _load(2)
-    tracker = training.Tracker(device=torch.device("cpu"))
+    tracker = training.Tracker(device=torch.device("cpu"), precision=precision)
     pad = {"pad_id": tokenizer.pad_token_id, "padding_side": tokenizer.padding_side}
     encodings = training.encode(
         tokenizer, train_rows, fields, HPARAMS["max_length"], "train"
@@ -137,11 +147,22 @@ def run_ours(tokenizer, train_rows, dev_rows, fields):
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sst2-train", type=int, default=512)
-    parser.add_argument("--sst2-dev", type=int, default=256)
-    parser.add_argument("--rte-train", type=int, default=128)
-    parser.add_argument("--rte-dev", type=int, default=64)
+    parser.add_argument("--sst2-train", type=int, default=2000)
+    parser.add_argument("--sst2-dev", type=int, default=None, help="default: all")
+    parser.add_argument("--rte-train", type=int, default=500)
+    parser.add_argument("--rte-dev", type=int, default=None, help="default: all")
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument(
+        "--precision",
+        choices=("bf16", "fp32"),
+        default="bf16",
+        help="the recipe precision ours runs (resolved against this device)",
+    )
+    parser.add_argument(
+        "--trainer-bf16",
+        action="store_true",
+        help="also time the Trainer with bf16=True (reference, not in the speedup)",
+    )
     args = parser.parse_args()
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
@@ -152,7 +173,11 @@ def main() -> int:
     torch.set_num_threads(args.threads)
     transformers.utils.logging.set_verbosity_error()
     transformers.utils.logging.disable_progress_bar()
+    from kernels import precision
+
     tokenizer = AutoTokenizer.from_pretrained(minilm_dir())
+    used = precision.resolve(args.precision, torch.device("cpu"))
+    print(f"ours runs recipe precision {args.precision} -> {used} on this CPU")
 
     sizes = {
         "sst2": (args.sst2_train, args.sst2_dev),
@@ -169,25 +194,46 @@ def main() -> int:
                 tokenizer, train_rows, dev_rows, fields, workdir
             )
         o_train, o_pred, o_out, tracker = run_ours(
-            tokenizer, train_rows, dev_rows, fields
+            tokenizer, train_rows, dev_rows, fields, used
         )
-        b_acc = sum(p == g for p, g in zip(b_out, gold, strict=True)) / len(gold)
-        o_acc = sum(p == g for p, g in zip(o_out, gold, strict=True)) / len(gold)
+        b_acc, o_acc = _accuracy(b_out, gold), _accuracy(o_out, gold)
         base, ours = b_train + b_pred, o_train + o_pred
         print(
             f"{task}: train {len(train_rows)} / dev {len(dev_rows)} rows\n"
-            f"  Trainer (pad 128): train {b_train:.1f} s + predict {b_pred:.1f} s"
-            f" = {base:.1f} s, dev accuracy {b_acc:.4f}\n"
-            f"  ours [{tracker.execution_path}, padding waste "
+            f"  Trainer (pad 128, fp32): train {b_train:.1f} s + predict "
+            f"{b_pred:.1f} s = {base:.1f} s, dev accuracy {b_acc:.4f}\n"
+            f"  ours [{tracker.execution_path}, {tracker.precision}, padding waste "
             f"{tracker.padding.waste:.3f}]: train {o_train:.1f} s + predict "
             f"{o_pred:.1f} s = {ours:.1f} s, dev accuracy {o_acc:.4f}\n"
+            f"  accuracy difference {o_acc - b_acc:+.4f} "
+            f"(noise: 2 s.e. = {_two_se(b_acc, o_acc, len(gold)):.4f})\n"
             f"  x{base / ours:.2f}"
         )
+        if args.trainer_bf16:
+            with tempfile.TemporaryDirectory() as workdir:
+                r_train, r_pred, r_out = run_trainer(
+                    tokenizer, train_rows, dev_rows, fields, workdir, bf16=True
+                )
+            ref = r_train + r_pred
+            print(
+                f"  reference, Trainer bf16=True (pad 128): {ref:.1f} s, dev accuracy "
+                f"{_accuracy(r_out, gold):.4f}; ours x{ref / ours:.2f}"
+            )
         total_base += base
         total_ours += ours
     print(f"total: Trainer {total_base:.1f} s, ours {total_ours:.1f} s")
     print(speedup_line(total_base, total_ours))
     return 0
+
+
+def _accuracy(predictions, gold):
+    return sum(p == g for p, g in zip(predictions, gold, strict=True)) / len(gold)
+
+
+def _two_se(a, b, n):
+    """Two standard errors of the difference of two accuracies on ``n`` rows
+    (treated as independent: a generous band for paired runs)."""
+    return 2 * math.sqrt((a * (1 - a) + b * (1 - b)) / n)
 
 
 if __name__ == "__main__":

@@ -3,12 +3,19 @@
 Both score the same GLUE dev rows (SST-2 single sentences, RTE pairs) with the
 same MiniLM classifier (all-MiniLM-L6-v2 with a seeded classification head) at
 batch 32, tokenization included. Baseline: ``pipeline("text-classification",
-batch_size=32)``. Ours: ``runners.training.encode`` + ``runners.training.predict``
-(length-sorted token-budget batches, packed padding-free forward when the model
-allows it). Prints rows/s for each and ends with ``speedup: X.XX`` (total
-baseline seconds / total ours seconds).
+batch_size=32)`` in fp32, as it runs by default. Ours: ``runners.training.encode``
++ ``runners.training.predict`` (length-sorted token-budget batches, packed
+padding-free forward when the model allows it) in the recipes' precision, bf16,
+resolved as the runner resolves it (kernels.precision: bf16 autocast where the
+device multiplies bf16 natively, else fp32); ``--precision fp32`` times ours in
+fp32. ``--pipeline-bf16`` also times the pipeline under bf16 autocast, as a
+reference (printed, not in the speedup).
 
-    .venv/bin/python benchmarks/inference_vs_pipeline.py [--sst2-dev N] [--rte-dev N]
+Prints rows/s for each, how many predictions agree, and ends with
+``speedup: X.XX`` (total baseline seconds / total ours seconds).
+
+    .venv/bin/python benchmarks/inference_vs_pipeline.py [--precision bf16|fp32] \
+        [--pipeline-bf16] [--sst2-dev N] [--rte-dev N]
 """
 
 from __future__ import annotations
@@ -31,6 +38,17 @@ def main() -> int:
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--repeats", type=int, default=1, help="best of N runs")
+    parser.add_argument(
+        "--precision",
+        choices=("bf16", "fp32"),
+        default="bf16",
+        help="the recipe precision ours runs (resolved against this device)",
+    )
+    parser.add_argument(
+        "--pipeline-bf16",
+        action="store_true",
+        help="also time the pipeline under bf16 autocast (reference only)",
+    )
     args = parser.parse_args()
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
@@ -38,6 +56,7 @@ def main() -> int:
     import transformers
     from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
+    from kernels import precision
     from runners import training
 
     torch.set_num_threads(args.threads)
@@ -51,7 +70,9 @@ def main() -> int:
     classifier = transformers.pipeline(
         "text-classification", model=model, tokenizer=tokenizer, device="cpu"
     )
-    tracker = training.Tracker(device=torch.device("cpu"))
+    used = precision.resolve(args.precision, torch.device("cpu"))
+    print(f"ours runs recipe precision {args.precision} -> {used} on this CPU")
+    tracker = training.Tracker(device=torch.device("cpu"), precision=used)
     pad = {"pad_id": tokenizer.pad_token_id, "padding_side": tokenizer.padding_side}
 
     total_base = total_ours = 0.0
@@ -63,10 +84,14 @@ def main() -> int:
         else:
             inputs = [{"text": r[fields[0]], "text_pair": r[fields[1]]} for r in rows]
 
-        def baseline(inputs=inputs):
-            out = classifier(
-                inputs, batch_size=args.batch_size, truncation=True, max_length=128
+        def baseline(inputs=inputs, bf16=False):
+            context = precision.autocast(
+                precision.BF16 if bf16 else precision.FP32, torch.device("cpu")
             )
+            with context:
+                out = classifier(
+                    inputs, batch_size=args.batch_size, truncation=True, max_length=128
+                )
             return [int(o["label"].rsplit("_", 1)[-1]) for o in out]
 
         def ours(rows=rows, fields=fields):
@@ -85,6 +110,13 @@ def main() -> int:
             f"{len(rows) / ours_s:.1f} rows/s ({ours_s:.2f} s) | "
             f"x{base_s / ours_s:.2f} | predictions agree {agree}/{len(rows)}"
         )
+        if args.pipeline_bf16:
+            ref_s, _ = _best(lambda: baseline(bf16=True), args.repeats)
+            print(
+                f"  reference, pipeline under bf16 autocast: "
+                f"{len(rows) / ref_s:.1f} rows/s ({ref_s:.2f} s); "
+                f"ours x{ref_s / ours_s:.2f}"
+            )
         total_base += base_s
         total_ours += ours_s
     print(f"total: pipeline {total_base:.2f} s, ours {total_ours:.2f} s")

@@ -23,6 +23,7 @@ import torch
 from torch.utils import flop_counter
 from transformers import PreTrainedModel
 
+from kernels import precision
 from runners import training
 from runners.training import Encoding, Tracker
 
@@ -95,11 +96,10 @@ METHODS: dict[str, str] = {
 
 
 def resolve_precision(requested: str, device: torch.device) -> str:
-    """The precision a run really uses: bf16 autocast only on a CUDA device that
-    supports bf16; fp32 everywhere else (CPU bf16 is slow and not what we time)."""
-    if requested == "bf16" and device.type == "cuda" and torch.cuda.is_bf16_supported():
-        return "bf16"
-    return "fp32"
+    """The precision a run really uses: bf16 autocast only where the device
+    multiplies bf16 natively (a bf16 GPU, or a CPU with AVX512_BF16, AMX or Arm
+    BF16; kernels.precision), fp32 everywhere else (emulated bf16 is slower)."""
+    return precision.resolve(requested, device)
 
 
 def configure_determinism(seed: int, device: torch.device) -> dict[str, Any]:

@@ -41,9 +41,10 @@ is ``learning_rate / sqrt(warmup_steps)``."""
 
 LRA_SCHEDULE = "constant * linear_warmup * rsqrt_decay"
 
-FIXED_RECIPE_VERSION = 1
+FIXED_RECIPE_VERSION = 2
 """Version of how a task's ``fixed_recipe`` becomes a Recipe (``<suite>-fixed@N``);
-the numbers themselves are the task's, covered by the task's own version."""
+the numbers themselves are the task's, covered by the task's own version. @2: bf16
+also on CPUs that multiply bf16 natively (kernels.precision)."""
 
 LONG_CONTEXT_VERSION = 1
 """Version of the long-context rule below (``<recipe version>+long@N``)."""
@@ -63,9 +64,10 @@ class Recipe:
     the seeds the worker runs; each seed is a separate job.
 
     ``precision`` is ``"fp32"`` or ``"bf16"``; ``"bf16"`` means bf16 autocast on
-    a CUDA device that supports it and fp32 elsewhere (the run records the
-    precision it used). ``gradient_accumulation_steps`` splits each optimizer
-    step into that many micro-batches of ``batch_size`` rows; the effective
+    a device that multiplies bf16 natively (a bf16 GPU, or a CPU with
+    AVX512_BF16, AMX or Arm BF16: kernels.precision) and fp32 elsewhere (the run
+    records the precision it used). ``gradient_accumulation_steps`` splits each
+    optimizer step into that many micro-batches of ``batch_size`` rows; the effective
     batch is ``batch_size * gradient_accumulation_steps``. The recipes all use
     1; the worker raises it only to retry an out-of-memory run
     (``with_half_batch``), which keeps the effective batch and so the version.
@@ -124,7 +126,11 @@ class Recipe:
 
 # Version history: @2 of smoke/quick (@3 of standard, whose @2 added bf16) trains on
 # length-bucketed batches from kernels.batching and runs BERT-family encoders
-# padding-free, which changes which rows share a step and so the scores.
+# padding-free, which changes which rows share a step and so the scores. quick@3
+# and standard@4 run bf16 autocast on every device that multiplies bf16 natively,
+# CPUs with AVX512_BF16/AMX/Arm BF16 included (before: CUDA only, and quick never),
+# so the scores of runs on such CPUs change. smoke stays fp32: it checks that a
+# submission runs, on any machine, the same way.
 _SMOKE = Recipe(
     name="smoke",
     version="smoke@2",
@@ -142,7 +148,7 @@ _SMOKE = Recipe(
 
 _QUICK = Recipe(
     name="quick",
-    version="quick@2",
+    version="quick@3",
     learning_rate=5e-5,
     batch_size=32,
     eval_batch_size=64,
@@ -152,12 +158,13 @@ _QUICK = Recipe(
     weight_decay=0.01,
     max_length=128,
     max_train_examples=2000,
+    precision="bf16",
     seeds=(0,),
 )
 
 _STANDARD = Recipe(
     name="standard",
-    version="standard@3",
+    version="standard@4",
     learning_rate=2e-5,
     batch_size=32,
     eval_batch_size=64,

@@ -36,7 +36,7 @@ from transformers import (
 )
 from transformers.modeling_outputs import SequenceClassifierOutput
 
-from kernels import batching, packed
+from kernels import batching, packed, precision
 from kernels.accounting import PaddingCounter
 from tasks.errors import PlatformError, UserError
 
@@ -70,8 +70,9 @@ class Tracker:
     size), the precision the forward passes use, and the last training loss
     (reported in the measurements).
 
-    ``precision`` is the precision actually used: ``"bf16"`` (bf16 autocast on
-    CUDA) or ``"fp32"``; execute resolves the recipe's wish against the device.
+    ``precision`` is the precision actually used: ``"bf16"`` (bf16 autocast on a
+    device that multiplies bf16 natively) or ``"fp32"``; execute resolves the
+    recipe's wish against the device (kernels.precision.resolve).
     """
 
     device: torch.device
@@ -95,10 +96,9 @@ def kernel_measurements(tracker: Tracker) -> dict[str, Any]:
 
 
 def autocast(tracker: Tracker) -> contextlib.AbstractContextManager[Any]:
-    """bf16 autocast on CUDA when the job runs in bf16, else nothing (fp32)."""
-    if tracker.precision == "bf16" and tracker.device.type == "cuda":
-        return torch.autocast("cuda", dtype=torch.bfloat16)
-    return contextlib.nullcontext()
+    """bf16 autocast when the job runs in bf16 (on a GPU or a CPU with native
+    bf16, see kernels.precision), else nothing (fp32)."""
+    return precision.autocast(tracker.precision, tracker.device)
 
 
 def is_out_of_memory(exc: BaseException) -> bool:

@@ -6,6 +6,7 @@ import random
 
 import pytest
 import torch
+import torch.nn.functional as F
 from transformers import (
     BertConfig,
     BertForSequenceClassification,
@@ -106,6 +107,53 @@ def test_packed_gradients_equal_padded_gradients(num_labels):
     )
     for name, param in model.named_parameters():
         torch.testing.assert_close(ours[name], param.grad, atol=1e-5, rtol=1e-4)
+
+
+def _bf16():
+    return torch.autocast("cpu", dtype=torch.bfloat16)
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_packed_logits_equal_padded_logits_under_bf16_autocast(seed):
+    """In bf16 both paths round the same products, so they agree to bf16's
+    resolution, and both stay close to the fp32 logits."""
+    model = _bert(seed=seed).eval()
+    rows = _ragged(13, seed, repeat=False)
+    with torch.inference_mode():
+        exact = padded_logits(model, pad(rows, 0))
+        with _bf16():
+            ours, path = forward_logits(model, rows, pad_id=0)
+            reference = padded_logits(model, pad(rows, 0))
+    assert path == PACKED_PATH
+    assert ours.dtype == reference.dtype == torch.bfloat16
+    torch.testing.assert_close(ours.float(), reference.float(), atol=4e-2, rtol=2e-2)
+    torch.testing.assert_close(ours.float(), exact, atol=6e-2, rtol=4e-2)
+    assert torch.equal(ours.float().argmax(-1), exact.argmax(-1))
+
+
+def test_packed_bf16_gradients_point_where_the_fp32_gradients_do():
+    model = _bert(num_labels=3).train()
+    rows = _ragged(9, 8, repeat=False)
+    labels = torch.randint(
+        0, 3, (len(rows),), generator=torch.Generator().manual_seed(0)
+    )
+    with _bf16():
+        logits, _ = forward_logits(model, rows, pad_id=0)
+    sequence_loss(model, logits.float(), labels).backward()
+    ours = {n: p.grad.clone() for n, p in model.named_parameters()}
+    model.zero_grad(set_to_none=True)
+    model(**pad(rows, 0), labels=labels).loss.backward()
+    for name, param in model.named_parameters():
+        assert ours[name].dtype == torch.float32  # master weights stay fp32
+        if name.endswith("key.bias"):
+            # Softmax ignores a shift shared by all keys: this gradient is 0 up
+            # to rounding in both precisions, so its direction is noise.
+            assert ours[name].abs().max() < 1e-2
+            continue
+        cosine = F.cosine_similarity(
+            ours[name].flatten(), param.grad.flatten(), dim=0, eps=1e-12
+        )
+        assert cosine > 0.99, name
 
 
 def test_packed_training_with_dropout_runs_and_backpropagates():
