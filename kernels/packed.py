@@ -215,13 +215,14 @@ def _attention(layer: torch.nn.Module, hidden: torch.Tensor, batch: PackedBatch)
     qkv = F.linear(hidden, weight, bias)
     dropout = attn.dropout.p if attn.training else 0.0
     scale = getattr(attn, "scaling", head_dim**-0.5)
-    cu = batch.cu_seqlens.tolist() if len(batch.runs) > 1 else None
+    # Token offsets come from the runs (host ints), never from cu_seqlens: on a
+    # GPU reading that tensor back would synchronise the device in every layer.
+    single = len(batch.runs) == 1
+    offset = 0
     outputs = []
-    for first, count, length in batch.runs:
-        if cu is None:
-            chunk = qkv
-        else:
-            chunk = qkv[cu[first] : cu[first + count]]
+    for _, count, length in batch.runs:
+        chunk = qkv if single else qkv[offset : offset + count * length]
+        offset += count * length
         # [rows * length, 3 * width] -> 3 x [rows, heads, length, head_dim]
         q, k, v = chunk.view(count, length, 3, heads, head_dim).permute(2, 0, 3, 1, 4)
         out = F.scaled_dot_product_attention(q, k, v, dropout_p=dropout, scale=scale)
