@@ -39,7 +39,14 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from benchlib import minilm_dir, read_glue, speedup_line, text_fields  # noqa: E402
+from benchlib import (  # noqa: E402
+    add_precision_option,
+    minilm_dir,
+    read_glue,
+    resolved_precision,
+    speedup_line,
+    text_fields,
+)
 
 HPARAMS = {
     "learning_rate": 5e-5,
@@ -152,12 +159,7 @@ def main() -> int:
     parser.add_argument("--rte-train", type=int, default=500)
     parser.add_argument("--rte-dev", type=int, default=None, help="default: all")
     parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument(
-        "--precision",
-        choices=("bf16", "fp32"),
-        default="bf16",
-        help="the recipe precision ours runs (resolved against this device)",
-    )
+    add_precision_option(parser)
     parser.add_argument(
         "--trainer-bf16",
         action="store_true",
@@ -173,11 +175,8 @@ def main() -> int:
     torch.set_num_threads(args.threads)
     transformers.utils.logging.set_verbosity_error()
     transformers.utils.logging.disable_progress_bar()
-    from kernels import precision
-
     tokenizer = AutoTokenizer.from_pretrained(minilm_dir())
-    used = precision.resolve(args.precision, torch.device("cpu"))
-    print(f"ours runs recipe precision {args.precision} -> {used} on this CPU")
+    used = resolved_precision(args.precision)
 
     sizes = {
         "sst2": (args.sst2_train, args.sst2_dev),

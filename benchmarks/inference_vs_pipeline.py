@@ -28,7 +28,14 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from benchlib import minilm_dir, read_glue, speedup_line, text_fields  # noqa: E402
+from benchlib import (  # noqa: E402
+    add_precision_option,
+    minilm_dir,
+    read_glue,
+    resolved_precision,
+    speedup_line,
+    text_fields,
+)
 
 
 def main() -> int:
@@ -38,12 +45,7 @@ def main() -> int:
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--repeats", type=int, default=1, help="best of N runs")
-    parser.add_argument(
-        "--precision",
-        choices=("bf16", "fp32"),
-        default="bf16",
-        help="the recipe precision ours runs (resolved against this device)",
-    )
+    add_precision_option(parser)
     parser.add_argument(
         "--pipeline-bf16",
         action="store_true",
@@ -70,8 +72,7 @@ def main() -> int:
     classifier = transformers.pipeline(
         "text-classification", model=model, tokenizer=tokenizer, device="cpu"
     )
-    used = precision.resolve(args.precision, torch.device("cpu"))
-    print(f"ours runs recipe precision {args.precision} -> {used} on this CPU")
+    used = resolved_precision(args.precision)
     tracker = training.Tracker(device=torch.device("cpu"), precision=used)
     pad = {"pad_id": tokenizer.pad_token_id, "padding_side": tokenizer.padding_side}
 

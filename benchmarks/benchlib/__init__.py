@@ -89,3 +89,26 @@ def text_fields(task: str) -> list[str]:
 
 def speedup_line(baseline_s: float, ours_s: float) -> str:
     return f"speedup: {baseline_s / ours_s:.2f}"
+
+
+def add_precision_option(parser) -> None:
+    """``--precision``: the recipe precision ours runs (default bf16, what the
+    quick and standard recipes ask for)."""
+    parser.add_argument(
+        "--precision",
+        choices=("bf16", "fp32"),
+        default="bf16",
+        help="the recipe precision ours runs (resolved against this device)",
+    )
+
+
+def resolved_precision(requested: str) -> str:
+    """What ``requested`` becomes on this CPU, as the runner resolves it
+    (kernels.precision), printed so the figures say what ran."""
+    import torch
+
+    from kernels import precision
+
+    used = precision.resolve(requested, torch.device("cpu"))
+    print(f"ours runs recipe precision {requested} -> {used} on this CPU")
+    return used
