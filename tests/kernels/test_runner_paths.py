@@ -101,3 +101,18 @@ def test_bf16_training_on_the_packed_path_learns_like_fp32(model_dir):
     # Both fit the (separable) fixture labels; 4 epochs would leave both at 0.5.
     assert results["fp32"] >= 0.9, results
     assert results["bf16"] >= 0.9, results
+
+
+def test_bf16_training_and_prediction_repeat_bit_for_bit(model_dir):
+    """A bf16 CPU run is as reproducible as an fp32 one: same seed, same logits."""
+    runs = []
+    for _ in range(2):
+        model, encodings, pad = _setup(model_dir)
+        tracker = training.Tracker(device=torch.device("cpu"), precision="bf16")
+        labels = [int(i < 30) for i in range(len(encodings))]
+        training.train(model, encodings, labels, RECIPE, seed=0, tracker=tracker, **pad)
+        logits, _ = training.predict_logits(
+            model, encodings, batch_size=4, tracker=tracker, **pad
+        )
+        runs.append(logits)
+    assert torch.equal(runs[0], runs[1])
