@@ -31,7 +31,6 @@ from __future__ import annotations
 
 import argparse
 import math
-import os
 import sys
 import tempfile
 import time
@@ -42,6 +41,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from benchlib import (  # noqa: E402
     add_precision_option,
     minilm_dir,
+    quiet_setup,
     read_glue,
     resolved_precision,
     speedup_line,
@@ -166,16 +166,7 @@ def main() -> int:
         help="also time the Trainer with bf16=True (reference, not in the speedup)",
     )
     args = parser.parse_args()
-    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-
-    import torch
-    import transformers
-    from transformers import AutoTokenizer
-
-    torch.set_num_threads(args.threads)
-    transformers.utils.logging.set_verbosity_error()
-    transformers.utils.logging.disable_progress_bar()
-    tokenizer = AutoTokenizer.from_pretrained(minilm_dir())
+    tokenizer = quiet_setup(args.threads)
     used = resolved_precision(args.precision)
 
     sizes = {

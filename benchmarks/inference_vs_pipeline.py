@@ -21,7 +21,6 @@ Prints rows/s for each, how many predictions agree, and ends with
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import time
 from pathlib import Path
@@ -31,6 +30,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from benchlib import (  # noqa: E402
     add_precision_option,
     minilm_dir,
+    quiet_setup,
     read_glue,
     resolved_precision,
     speedup_line,
@@ -52,19 +52,15 @@ def main() -> int:
         help="also time the pipeline under bf16 autocast (reference only)",
     )
     args = parser.parse_args()
-    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    tokenizer = quiet_setup(args.threads)
 
     import torch
     import transformers
-    from transformers import AutoModelForSequenceClassification, AutoTokenizer
+    from transformers import AutoModelForSequenceClassification
 
     from kernels import precision
     from runners import training
 
-    torch.set_num_threads(args.threads)
-    transformers.utils.logging.set_verbosity_error()
-    transformers.utils.logging.disable_progress_bar()
-    tokenizer = AutoTokenizer.from_pretrained(minilm_dir())
     torch.manual_seed(0)
     model = AutoModelForSequenceClassification.from_pretrained(
         minilm_dir(), num_labels=2, dtype=torch.float32

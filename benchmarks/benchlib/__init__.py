@@ -112,3 +112,16 @@ def resolved_precision(requested: str) -> str:
     used = precision.resolve(requested, torch.device("cpu"))
     print(f"ours runs recipe precision {requested} -> {used} on this CPU")
     return used
+
+
+def quiet_setup(threads: int):
+    """Pin torch to ``threads`` cores, silence transformers' logs and progress
+    bars (they would interleave with the figures) and return MiniLM's tokenizer."""
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    import torch
+    import transformers
+
+    torch.set_num_threads(threads)
+    transformers.utils.logging.set_verbosity_error()
+    transformers.utils.logging.disable_progress_bar()
+    return transformers.AutoTokenizer.from_pretrained(minilm_dir())
