@@ -82,20 +82,29 @@ def test_predictions_do_not_depend_on_the_eval_batch_size(model_dir, precision):
     assert first == second
 
 
+def _train_and_predict(model_dir, precision: str, recipe: dict):
+    """Train the tiny model on positive/negative fixture labels in ``precision``;
+    returns the model, its logits on every row and the labels."""
+    model, encodings, pad = _setup(model_dir)
+    tracker = training.Tracker(device=torch.device("cpu"), precision=precision)
+    labels = [int(i < 30) for i in range(len(encodings))]
+    training.train(model, encodings, labels, recipe, seed=0, tracker=tracker, **pad)
+    logits, _ = training.predict_logits(
+        model, encodings, batch_size=4, tracker=tracker, **pad
+    )
+    return model, logits, labels
+
+
 def test_bf16_training_on_the_packed_path_learns_like_fp32(model_dir):
     """bf16 autocast keeps fp32 master weights: the tiny model trained in bf16
     fits the fixture's positive/negative labels as the fp32 run does."""
     results = {}
     for name in ("fp32", "bf16"):
-        model, encodings, pad = _setup(model_dir)
-        tracker = training.Tracker(device=torch.device("cpu"), precision=name)
-        labels = [int(i < 30) for i in range(len(encodings))]
-        recipe = RECIPE | {"epochs": 10}
-        training.train(model, encodings, labels, recipe, seed=0, tracker=tracker, **pad)
-        assert all(p.dtype == torch.float32 for p in model.parameters())
-        predictions, _ = training.predict(
-            model, encodings, batch_size=8, tracker=tracker, **pad
+        model, logits, labels = _train_and_predict(
+            model_dir, name, RECIPE | {"epochs": 10}
         )
+        assert all(p.dtype == torch.float32 for p in model.parameters())
+        predictions = training.to_predictions(logits)
         results[name] = sum(p == y for p, y in zip(predictions, labels, strict=True))
         results[name] /= len(labels)
     # Both fit the (separable) fixture labels; 4 epochs would leave both at 0.5.
@@ -105,14 +114,5 @@ def test_bf16_training_on_the_packed_path_learns_like_fp32(model_dir):
 
 def test_bf16_training_and_prediction_repeat_bit_for_bit(model_dir):
     """A bf16 CPU run is as reproducible as an fp32 one: same seed, same logits."""
-    runs = []
-    for _ in range(2):
-        model, encodings, pad = _setup(model_dir)
-        tracker = training.Tracker(device=torch.device("cpu"), precision="bf16")
-        labels = [int(i < 30) for i in range(len(encodings))]
-        training.train(model, encodings, labels, RECIPE, seed=0, tracker=tracker, **pad)
-        logits, _ = training.predict_logits(
-            model, encodings, batch_size=4, tracker=tracker, **pad
-        )
-        runs.append(logits)
+    runs = [_train_and_predict(model_dir, "bf16", RECIPE)[1] for _ in range(2)]
     assert torch.equal(runs[0], runs[1])
