@@ -49,6 +49,19 @@ def test_missing_cpuinfo_means_no_flags(tmp_path: Path) -> None:
     assert precision.cpu_flags(tmp_path / "absent") == frozenset()
 
 
+def test_garbled_cpuinfo_means_no_flags_not_a_crash(tmp_path: Path) -> None:
+    """Binary junk or a file without a flags line counts as a CPU without bf16
+    (fp32, always safe) rather than failing the run."""
+    junk = tmp_path / "junk"
+    junk.write_bytes(b"\xff\xfe\x00flags-ish\x00\x80 avx512_bf16\n:::\n")
+    assert not precision.flags_have_native_bf16(precision.cpu_flags(junk))
+    empty = _cpuinfo(tmp_path, "processor\t: 0\nmodel name\t: mystery\n")
+    assert precision.cpu_flags(empty) == frozenset()
+    folder = tmp_path / "dir"
+    folder.mkdir()
+    assert precision.cpu_flags(folder) == frozenset()
+
+
 def test_fp32_is_kept_everywhere_and_bf16_only_where_native() -> None:
     cpu = torch.device("cpu")
     assert precision.resolve("fp32", cpu) == "fp32"
