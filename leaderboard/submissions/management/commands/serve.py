@@ -2,12 +2,42 @@
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 
 from django.conf import settings
 from django.core.management import call_command
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
+
+
+def check_port_free(host: str, port: str) -> None:
+    """Raise CommandError unless ``host:port`` can be bound.
+
+    Checked before the worker starts: runserver ends the process with
+    ``os._exit`` on a busy port, skipping the ``finally`` that stops the worker.
+    SO_REUSEADDR (as runserver sets) lets a port in TIME_WAIT pass while a
+    listening one fails.
+    """
+    try:
+        number = int(port)
+    except ValueError:
+        raise CommandError(f"--port must be a number, not {port!r}.") from None
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(
+            host, number, type=socket.SOCK_STREAM
+        )[0]
+    except socket.gaierror as exc:
+        raise CommandError(f"--host {host!r} cannot be resolved: {exc}.") from None
+    with socket.socket(family, kind, proto) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(address)
+        except OSError as exc:
+            raise CommandError(
+                f"port {port} on {host} is already in use ({exc.strerror}); stop "
+                f"what holds it or choose another port (make run PORT=8001)."
+            ) from None
 
 
 class Command(BaseCommand):
@@ -20,6 +50,7 @@ class Command(BaseCommand):
         parser.add_argument("--concurrency", default="1")
 
     def handle(self, *args, port: str, host: str, concurrency: str, **options):
+        check_port_free(host, port)
         queues = ",".join(sorted(set(settings.GLEW_QUEUES.values())))
         worker = subprocess.Popen(
             [
