@@ -40,6 +40,11 @@ def check_port_free(host: str, port: str) -> None:
             ) from None
 
 
+def _interrupt(signum, frame):
+    """SIGTERM as Ctrl-C: unwinds runserver so the worker is stopped too."""
+    raise KeyboardInterrupt
+
+
 class Command(BaseCommand):
     help = "Run the web server and one Celery worker (all queues, with the periodic "
     "reaper) until interrupted."
@@ -74,9 +79,10 @@ class Command(BaseCommand):
         self.stdout.write(
             self.style.SUCCESS(
                 f"Glew is starting on http://{host}:{port}/ (worker pid {worker.pid}, "
-                f"queues {queues}). Ctrl-C stops both."
+                f"queues {queues}). Ctrl-C or SIGTERM stops both."
             )
         )
+        signal.signal(signal.SIGTERM, _interrupt)
         try:
             call_command("runserver", f"{host}:{port}", use_reloader=False)
         finally:
