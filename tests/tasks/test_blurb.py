@@ -1,4 +1,4 @@
-"""BLURB: BIOSSES from the real files; HoC, ChemProt, PubMedQA in mirror layouts."""
+"""BLURB: BIOSSES and ChemProt as released; HoC and PubMedQA in mirror layouts."""
 
 import json
 from pathlib import Path
@@ -33,9 +33,31 @@ def test_real_biosses_files_give_blurb_counts():
 
 
 @requires_blurb_data
-def test_suite_import_finds_biosses_only():
-    datasets = load_suite("blurb", BLURB_DATA)
-    assert [d.task.name for d in datasets] == ["blurb/biosses"]
+def test_suite_import_names_the_split_files_a_found_task_lacks():
+    # The shared copy holds BIOSSES whole but only ChemProt's dev file: importing
+    # the suite refuses, naming the file, rather than importing a partial task.
+    with pytest.raises(ImportFormatError) as caught:
+        load_suite("blurb", BLURB_DATA)
+    assert "chemprot/test.tsv" in str(caught.value)
+    assert "needs its test split" in str(caught.value)
+
+
+@requires_blurb_data
+def test_real_chemprot_file_is_read_in_its_released_headerless_layout(tmp_path):
+    # BLURB's chemprot TSVs: no header; id, sentence, label. The copy has dev only,
+    # so the same real file stands in for every split here.
+    folder = tmp_path / "chemprot"
+    folder.mkdir()
+    real = (BLURB_DATA / "chemprot" / "dev.tsv").read_bytes()
+    for name in ("train.tsv", "dev.tsv", "test.tsv"):
+        (folder / name).write_bytes(real)
+    dataset = load_task("blurb/chemprot", tmp_path)
+    assert dataset.counts()["validation"] == 11268
+    first = dataset.splits["validation"][0]
+    assert first["idx"] == 0 and first["label"] == 0  # "false", the negative class
+    assert first["sentence"].startswith("Binding of dimemorfan to @GENE$")
+    labels = {row["label"] for row in dataset.splits["validation"]}
+    assert labels == set(range(6))
 
 
 def test_blurb_tasks_score_test_and_keep_dev_for_selection():
@@ -108,8 +130,8 @@ def test_hoc_is_scored_with_micro_f1_over_label_sets():
     assert scores == {"micro_f1": pytest.approx(2 * 2 / (2 * 2 + 1 + 2))}
 
 
+# BLURB's released chemprot layout: no header; id, sentence, label.
 CHEMPROT_TSV = (
-    "index\tsentence\tlabel\n"
     '16357751.T1.T2\t@CHEMICAL$ inhibits @GENE$ "strongly".\tCPR:4\n'
     "16357751.T1.T3\t@CHEMICAL$ and @GENE$ were measured.\tfalse\n"
     "10064839.T2.T5\t@CHEMICAL$ is a substrate of @GENE$.\tCPR:9\n"
@@ -139,7 +161,7 @@ def test_chemprot_unknown_relation_is_refused(tmp_path):
     )
     with pytest.raises(ImportFormatError) as caught:
         load_task("blurb/chemprot", folder)
-    assert "record 2" in str(caught.value) and "'CPR:10'" in str(caught.value)
+    assert caught.value.line == 3 and "'CPR:10'" in str(caught.value)
 
 
 def test_chemprot_metric_leaves_out_the_negative_class():
