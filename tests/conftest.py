@@ -18,6 +18,31 @@ from tests.fixtures.tiny_model import FIXTURE_TEXTS, build_tiny_model, zip_model
 REPO = Path(__file__).resolve().parent.parent
 SHARED_DATA = REPO.parent / "shared" / "data"
 
+ALLOW_MISSING_ENV = "GLEW_TEST_ALLOW_MISSING"
+"""Opt-out for people who know what they give up: a comma-separated list of the
+tools whose tests may be skipped when missing (``sandbox``, ``browser``, ``qemu``,
+or ``all``). Unset (always, in CI), a missing tool fails its tests."""
+
+
+def require_tool(kind: str, available: bool, problem: str, fix: str) -> None:
+    """Fail the calling test when a tool it needs is missing, naming the fix.
+
+    A suite that passes by skipping the sandbox or the browser proves nothing, so a
+    missing tool is an error unless ``GLEW_TEST_ALLOW_MISSING`` names its kind.
+    """
+    if available:
+        return
+    allowed = {
+        part.strip() for part in os.environ.get(ALLOW_MISSING_ENV, "").split(",")
+    }
+    if kind in allowed or "all" in allowed:
+        pytest.skip(f"{problem} ({ALLOW_MISSING_ENV} allows skipping {kind} tests)")
+    pytest.fail(
+        f"{problem}. Fix: {fix}. To skip these tests knowingly, set "
+        f"{ALLOW_MISSING_ENV}={kind}.",
+        pytrace=False,
+    )
+
 
 def write_sst2_folder(folder: Path) -> Path:
     """A tiny SST-2 in the exact GLUE release layout (header, tab, label 0/1)."""
@@ -97,6 +122,15 @@ def start_worker(log: Path, workdir: Path, *, extra_env: dict | None = None):
     from django.conf import settings
     from django.db import connection
 
+    from runners.sandbox import SandboxUnavailable, check_sandbox_available
+
+    try:
+        check_sandbox_available()
+    except SandboxUnavailable as exc:
+        # Every job of the worker would fail with sandbox.unavailable: say so once.
+        require_tool(
+            "sandbox", False, str(exc), "scripts/system-packages run (bubblewrap)"
+        )
     queues = ",".join(sorted(set(settings.GLEW_QUEUES.values())))
     handle = log.open("w")
     env = {**_worker_env(connection.settings_dict["NAME"]), "PYTHONPATH": str(REPO)}

@@ -1,9 +1,12 @@
 """Chromium (Debian's, no browser download) driven by Playwright's sync API."""
 
+import importlib.util
 import os
 from pathlib import Path
 
 import pytest
+
+from tests.conftest import require_tool
 
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
 CHROMIUM = os.environ.get("GLEW_CHROMIUM", "/usr/bin/chromium")
@@ -20,9 +23,20 @@ ARGS = [
 
 @pytest.fixture(scope="session")
 def browser():
-    playwright_api = pytest.importorskip("playwright.sync_api")
-    if not Path(CHROMIUM).exists():
-        pytest.skip(f"no Chromium at {CHROMIUM}")
+    require_tool(
+        "browser",
+        importlib.util.find_spec("playwright") is not None,
+        "the Python package playwright is not installed",
+        "make install (pip install -e '.[dev]')",
+    )
+    require_tool(
+        "browser",
+        Path(CHROMIUM).exists(),
+        f"no Chromium at {CHROMIUM}",
+        "scripts/system-packages test (installs Debian's chromium)",
+    )
+    from playwright import sync_api as playwright_api
+
     # Playwright's sync API keeps an event loop in this thread; the ORM calls the
     # tests make between page actions are still plain synchronous code.
     os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")

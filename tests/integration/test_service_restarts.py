@@ -18,16 +18,24 @@ from django.db import connection
 from leaderboard.submissions import services
 from leaderboard.submissions.models import Evaluation, Result
 from leaderboard.submissions.status import Status
-from tests.conftest import purge_queues, start_worker, stop_worker
+from tests.conftest import purge_queues, require_tool, start_worker, stop_worker
 
 pytestmark = [
     pytest.mark.integration,
     pytest.mark.django_db(transaction=True),
-    pytest.mark.skipif(
-        not shutil.which("redis-server") or not Path("/etc/postgresql").exists(),
-        reason="needs the machine's own Redis and PostgreSQL to restart",
-    ),
 ]
+
+
+@pytest.fixture(autouse=True)
+def _local_services() -> None:
+    require_tool(
+        "services",
+        bool(shutil.which("redis-server")) and Path("/etc/postgresql").exists(),
+        "these tests restart the machine's own Redis and PostgreSQL; they are not "
+        "installed here",
+        "run them on a machine with local PostgreSQL and Redis servers",
+    )
+
 
 QUEUE = f"restarts-{os.environ['GLEW_TEST_RUN_ID']}"
 WORKER_ENV = {

@@ -27,19 +27,22 @@ from runners.sandbox import (
     sandbox_python,
 )
 from tasks.errors import PlatformError
+from tests.conftest import require_tool
 
 REPO = Path(sandbox.__file__).resolve().parent.parent
 LIMITS = SandboxLimits(
     wall_seconds=30, cpu_seconds=30, memory_bytes=2 << 30, max_file_bytes=10 << 20
 )
 
+FIX = "scripts/system-packages run (installs bubblewrap)"
+
 
 @pytest.fixture
 def needs_bwrap() -> None:
     try:
         check_sandbox_available()
-    except SandboxUnavailable as exc:  # pragma: no cover - depends on the machine
-        pytest.skip(f"bubblewrap cannot run here: {exc}")
+    except SandboxUnavailable as exc:
+        require_tool("sandbox", False, f"bubblewrap cannot run here: {exc}", FIX)
 
 
 def _job(tmp_path: Path, program: str) -> Path:

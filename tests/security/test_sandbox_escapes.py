@@ -27,6 +27,7 @@ from runners.sandbox import (
     run_in_sandbox,
     sandbox_python,
 )
+from tests.conftest import require_tool
 
 REPO = Path(__file__).resolve().parent.parent.parent
 LIMITS = SandboxLimits(
@@ -35,13 +36,15 @@ LIMITS = SandboxLimits(
 
 pytestmark = pytest.mark.timeout(120)
 
+FIX = "scripts/system-packages run (installs bubblewrap)"
+
 
 @pytest.fixture(autouse=True)
 def needs_bwrap() -> None:
     try:
         check_sandbox_available()
-    except SandboxUnavailable as exc:  # pragma: no cover - depends on the machine
-        pytest.skip(f"bubblewrap cannot run here: {exc}")
+    except SandboxUnavailable as exc:
+        require_tool("sandbox", False, f"bubblewrap cannot run here: {exc}", FIX)
 
 
 def _run(job: Path, program: str, limits: SandboxLimits = LIMITS, *args: str):
@@ -189,11 +192,13 @@ def test_fork_storm_is_ended_with_every_process_it_made(tmp_path: Path) -> None:
     assert _processes_with(marker) == []
 
 
-@pytest.mark.skipif(
-    os.geteuid() == 0 and not cgroups.available(),
-    reason="root ignores RLIMIT_NPROC and no pids cgroup can be made here",
-)
 def test_fork_bomb_hits_the_process_limit(tmp_path: Path) -> None:
+    require_tool(
+        "sandbox",
+        os.geteuid() != 0 or cgroups.available(),
+        "root ignores RLIMIT_NPROC and no pids cgroup can be made here",
+        "run the tests as root on a machine with cgroup v2 (the pids controller)",
+    )
     limits = SandboxLimits(
         wall_seconds=20,
         cpu_seconds=60,
@@ -295,8 +300,13 @@ def test_a_loopback_listener_on_the_host_stays_unreachable(tmp_path: Path) -> No
     assert result.ok and "refused" in result.log_tail
 
 
-@pytest.mark.skipif(not cgroups.available(), reason="no pids cgroup can be made here")
 def test_job_cgroups_left_by_a_killed_worker_are_swept(monkeypatch) -> None:
+    require_tool(
+        "sandbox",
+        cgroups.available(),
+        "no pids cgroup can be made here",
+        "run the tests as root on a machine with cgroup v2 (the pids controller)",
+    )
     leftover = cgroups.JobCgroup.create(max_pids=8)
     assert leftover is not None and leftover.path.exists()
     monkeypatch.setattr(cgroups, "STALE_AFTER_S", -1)  # as if made long ago
