@@ -8,8 +8,10 @@ tensor cores, or a CPU with bf16 dot-product instructions (x86 AVX512_BF16 or
 AMX-BF16, Arm BF16). There, matrix products run several times faster than in
 fp32 (on the 2-core Zen 5 of our CI machines a 2048x384x1536 product runs at
 ~870 GFLOP/s in bf16 against ~160-200 in fp32). On a CPU without those
-instructions oneDNN emulates bf16 and it is slower than fp32, so a bf16 recipe
-runs in fp32 there.
+instructions oneDNN emulates bf16 and it is slower than fp32, and its numbers are
+neither the native bf16 ones nor fp32's: the platform never runs a bf16 recipe
+there (kernels.numerics refuses the job; a recipe's precision is part of its
+identity).
 
 The CPU decision reads the flags the kernel reports (``/proc/cpuinfo``), never a
 timing, so the same hardware always makes the same choice; the run records the
@@ -22,9 +24,10 @@ import contextlib
 import functools
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import torch
+if TYPE_CHECKING:  # torch loads lazily: the job launcher reads the flags without it
+    import torch
 
 __all__ = [
     "BF16",
@@ -70,6 +73,8 @@ def flags_have_native_bf16(flags: Iterable[str]) -> bool:
 
 @functools.cache
 def _cpu_native_bf16() -> bool:
+    import torch
+
     return torch.backends.mkldnn.is_available() and flags_have_native_bf16(cpu_flags())
 
 
@@ -77,6 +82,8 @@ def native_bf16(device: torch.device) -> bool:
     """True where bf16 matrix products run natively on ``device`` (so faster than
     fp32): a CUDA device with bf16 support (no emulation), or a CPU with the
     flags in :data:`BF16_CPU_FLAGS` and oneDNN available to use them."""
+    import torch
+
     if device.type == "cuda":
         return torch.cuda.is_available() and torch.cuda.is_bf16_supported(
             including_emulation=False
@@ -87,8 +94,12 @@ def native_bf16(device: torch.device) -> bool:
 
 
 def resolve(requested: str, device: torch.device) -> str:
-    """The precision a run with recipe precision ``requested`` uses on ``device``:
-    bf16 only where :func:`native_bf16` holds, fp32 everywhere else."""
+    """The fastest of ``requested`` and fp32 that ``device`` runs natively: bf16
+    only where :func:`native_bf16` holds, fp32 everywhere else.
+
+    For the benchmarks, which time what a machine can do; a platform run never
+    swaps precisions (kernels.numerics.establish refuses a bf16 job instead).
+    """
     if requested not in PRECISIONS:
         raise ValueError(f"precision {requested!r} is not one of {PRECISIONS}")
     if requested == BF16 and native_bf16(device):
@@ -102,5 +113,7 @@ def autocast(
     """bf16 autocast on ``device`` when ``precision`` (already resolved) is bf16;
     otherwise nothing, so fp32 runs see no autocast at all."""
     if precision == BF16:
+        import torch
+
         return torch.autocast(device.type, dtype=torch.bfloat16)
     return contextlib.nullcontext()

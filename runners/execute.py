@@ -29,7 +29,9 @@ import traceback
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from tasks.errors import GlewError, UserError
+from kernels import numerics
+from kernels.numerics import Numerics
+from tasks.errors import GlewError, PlatformError, UserError
 
 if TYPE_CHECKING:
     from runners.training import Tracker
@@ -174,11 +176,8 @@ def run_job(spec: dict[str, Any], tracker: Tracker) -> dict[str, Any]:
     from runners import measure, training
 
     task, recipe, seed = spec["task"], spec["recipe"], int(spec["seed"])
-    if spec.get("threads"):
-        torch.set_num_threads(int(spec["threads"]))
     transformers.utils.logging.disable_progress_bar()
     determinism = measure.configure_determinism(seed, tracker.device)
-    tracker.precision = measure.resolve_precision(recipe["precision"], tracker.device)
     regression = task["type"] == "regression"
     multi_label = task["type"] == "multilabel_classification"
     num_labels = 1 if regression else int(task["num_labels"])
@@ -340,6 +339,8 @@ def run_job(spec: dict[str, Any], tracker: Tracker) -> dict[str, Any]:
         "final_train_loss": tracker.final_train_loss,
         "device": tracker.device.type,
         "precision_used": tracker.precision,
+        "numerics": tracker.numerics.profile if tracker.numerics else None,
+        "numerics_detail": tracker.numerics.detail if tracker.numerics else None,
         "attention_implementation": measure.attention_implementation(model),
         **training.kernel_measurements(tracker),
         "determinism": determinism,
@@ -347,6 +348,23 @@ def run_job(spec: dict[str, Any], tracker: Tracker) -> dict[str, Any]:
         "hardware": measure.hardware(tracker.device),
         "measurement_method": measure.METHODS,
     }
+
+
+def establish_numerics(spec: dict[str, Any]) -> Numerics:
+    """Set the spec's thread count, then check and record how this run computes.
+
+    The spec's ``numerics`` profile (kernels.numerics) decides the device and the
+    precision; a pinned profile fixes its own thread count. A machine that cannot
+    compute in the profile fails here, before the model loads, with a plain reason.
+    """
+    import torch
+
+    if spec.get("threads"):
+        torch.set_num_threads(int(spec["threads"]))
+    try:
+        return numerics.establish(spec.get("numerics"), spec["recipe"]["precision"])
+    except numerics.NumericsError as exc:
+        raise PlatformError(exc.code, exc.message) from exc
 
 
 def _fail(code: str, message: str, exit_code: int) -> int:
@@ -373,8 +391,10 @@ def main(argv: list[str] | None = None) -> int:
 
         from runners import training
 
-        device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
-        tracker = training.Tracker(device=device)
+        tracker = training.Tracker(device=torch.device("cpu"))
+        tracker.numerics = establish_numerics(spec)
+        tracker.device = torch.device(tracker.numerics.device)
+        tracker.precision = tracker.numerics.precision
         measurements = run_job(spec, tracker)
         out = Path(spec["output_dir"]) / "measurements.json"
         out.write_text(json.dumps(measurements, indent=2) + "\n", encoding="utf-8")

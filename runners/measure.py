@@ -23,7 +23,6 @@ import torch
 from torch.utils import flop_counter
 from transformers import PreTrainedModel
 
-from kernels import precision
 from runners import training
 from runners.training import Encoding, Tracker
 
@@ -93,13 +92,6 @@ METHODS: dict[str, str] = {
         "null when neither limits it"
     ),
 }
-
-
-def resolve_precision(requested: str, device: torch.device) -> str:
-    """The precision a run really uses: bf16 autocast only where the device
-    multiplies bf16 natively (a bf16 GPU, or a CPU with AVX512_BF16, AMX or Arm
-    BF16; kernels.precision), fp32 everywhere else (emulated bf16 is slower)."""
-    return precision.resolve(requested, device)
 
 
 def configure_determinism(seed: int, device: torch.device) -> dict[str, Any]:

@@ -41,10 +41,11 @@ is ``learning_rate / sqrt(warmup_steps)``."""
 
 LRA_SCHEDULE = "constant * linear_warmup * rsqrt_decay"
 
-FIXED_RECIPE_VERSION = 2
+FIXED_RECIPE_VERSION = 3
 """Version of how a task's ``fixed_recipe`` becomes a Recipe (``<suite>-fixed@N``);
 the numbers themselves are the task's, covered by the task's own version. @2: bf16
-also on CPUs that multiply bf16 natively (kernels.precision)."""
+also on CPUs that multiply bf16 natively (kernels.precision). @3: bf16 only, never
+an fp32 fallback (kernels.numerics), and its smoke variant computes in fp32."""
 
 LONG_CONTEXT_VERSION = 1
 """Version of the long-context rule below (``<recipe version>+long@N``)."""
@@ -63,13 +64,16 @@ class Recipe:
     set) keeps a seeded random subsample of the training split. ``seeds`` are
     the seeds the worker runs; each seed is a separate job.
 
-    ``precision`` is ``"fp32"`` or ``"bf16"``; ``"bf16"`` means bf16 autocast on
-    a device that multiplies bf16 natively (a bf16 GPU, or a CPU with
-    AVX512_BF16, AMX or Arm BF16: kernels.precision) and fp32 elsewhere (the run
-    records the precision it used). ``gradient_accumulation_steps`` splits each
-    optimizer step into that many micro-batches of ``batch_size`` rows; the effective
-    batch is ``batch_size * gradient_accumulation_steps``. The recipes all use
-    1; the worker raises it only to retry an out-of-memory run
+    ``precision`` is ``"fp32"`` or ``"bf16"`` and is part of the recipe's
+    identity: a recipe never runs in the other. ``"fp32"`` runs in the pinned CPU
+    profile (``fp32-x86-64-v3`` on x86: the same bits on every x86-64 CPU;
+    kernels.numerics), on the ``cpu`` queue. ``"bf16"`` means bf16 autocast on a
+    device that multiplies bf16 natively (a bf16 GPU, or a CPU with AVX512_BF16,
+    AMX or Arm BF16), on the ``gpu`` queue; a worker without native bf16 refuses
+    the job rather than computing it in fp32. ``gradient_accumulation_steps``
+    splits each optimizer step into that many micro-batches of ``batch_size`` rows;
+    the effective batch is ``batch_size * gradient_accumulation_steps``. The
+    recipes all use 1; the worker raises it only to retry an out-of-memory run
     (``with_half_batch``), which keeps the effective batch and so the version.
     """
 
@@ -127,13 +131,14 @@ class Recipe:
 # Version history: @2 of smoke/quick (@3 of standard, whose @2 added bf16) trains on
 # length-bucketed batches from kernels.batching and runs BERT-family encoders
 # padding-free, which changes which rows share a step and so the scores. quick@3
-# and standard@4 run bf16 autocast on every device that multiplies bf16 natively,
-# CPUs with AVX512_BF16/AMX/Arm BF16 included (before: CUDA only, and quick never),
-# so the scores of runs on such CPUs change. smoke stays fp32: it checks that a
-# submission runs, on any machine, the same way.
+# and standard@4 ran bf16 autocast on every device that multiplies bf16 natively and
+# fp32 elsewhere, so one version gave different numbers on different CPUs. Now each
+# recipe pins its precision: smoke@3 and quick@4 compute in fp32 in the pinned CPU
+# profile (kernels.numerics: AVX2 kernels, 2 threads, the same bits on any x86-64
+# CPU), and standard@5 in bf16 only, on a GPU or a native-bf16 CPU.
 _SMOKE = Recipe(
     name="smoke",
-    version="smoke@2",
+    version="smoke@3",
     learning_rate=5e-5,
     batch_size=8,
     eval_batch_size=64,
@@ -148,7 +153,7 @@ _SMOKE = Recipe(
 
 _QUICK = Recipe(
     name="quick",
-    version="quick@3",
+    version="quick@4",
     learning_rate=5e-5,
     batch_size=32,
     eval_batch_size=64,
@@ -158,13 +163,13 @@ _QUICK = Recipe(
     weight_decay=0.01,
     max_length=128,
     max_train_examples=2000,
-    precision="bf16",
+    precision="fp32",
     seeds=(0,),
 )
 
 _STANDARD = Recipe(
     name="standard",
-    version="standard@4",
+    version="standard@5",
     learning_rate=2e-5,
     batch_size=32,
     eval_batch_size=64,
@@ -220,7 +225,8 @@ def fixed_recipe(named: Recipe, task: TaskSpec) -> Recipe:
     Learning rate, batch size, max_length, warmup and train steps and weight
     decay are the task's; the named recipe keeps its name (what the user chose)
     and its seeds. ``smoke`` stays a smoke test: a few steps of a few small
-    batches on a few rows, with its own version so it never shares a board.
+    batches on a few rows, in smoke's own precision (fp32: it runs on any CPU),
+    with its own version so it never shares a board.
     """
     fixed = task.fixed_recipe
     schedule = fixed.get("lr_schedule")
@@ -255,6 +261,7 @@ def fixed_recipe(named: Recipe, task: TaskSpec) -> Recipe:
             eval_batch_size=min(recipe.eval_batch_size, named.eval_batch_size),
             max_steps=min(recipe.max_steps or named.max_steps, named.max_steps),
             max_train_examples=named.max_train_examples,
+            precision=named.precision,
         )
     return recipe
 

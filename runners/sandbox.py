@@ -45,6 +45,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from kernels import numerics
 from runners.cgroups import JobCgroup
 from tasks.errors import PlatformError
 
@@ -185,24 +186,61 @@ def _interpreter_paths() -> list[Path]:
     )
 
 
+def _spec_value(job_dir: Path, key: str) -> object:
+    """One top-level value of the job's spec (None when missing or unreadable)."""
+    try:
+        return json.loads((job_dir / "spec.json").read_text()).get(key)
+    except (OSError, ValueError, AttributeError):
+        return None
+
+
 def _threads(job_dir: Path) -> int:
     """The spec's ``threads``, or every core when the spec does not say."""
-    try:
-        value = json.loads((job_dir / "spec.json").read_text()).get("threads")
-    except (OSError, ValueError, AttributeError):
-        value = None
+    value = _spec_value(job_dir, "threads")
     if isinstance(value, int) and not isinstance(value, bool) and value > 0:
         return value
     return os.cpu_count() or 1
 
 
-def _base_env(*, home: str, pythonpath: str, threads: int, job_root: str) -> dict:
+def _numerics_env(job_dir: Path, *, code_root: str | None) -> dict[str, str]:
+    """The variables that pin the spec's numerics profile (kernels.numerics).
+
+    They must be set before Python starts, so the launcher sets them. The shim
+    library is named as the program sees it: under ``code_root`` inside the
+    sandbox (None: at its host path, unsandboxed).
+    """
+    profile = _spec_value(job_dir, "numerics")
+    if not isinstance(profile, str):
+        return {}
+    shim = numerics.shim_path()
+    shown = str(shim) if shim else None
+    repo = _repo_root()
+    if shim is not None and code_root is not None:
+        if shim.is_relative_to(repo):
+            shown = f"{code_root}/{shim.relative_to(repo)}"
+        elif not any(shim.is_relative_to(p) for p in _interpreter_paths()):
+            shown = None  # not visible inside the sandbox
+    try:
+        return numerics.environment(profile, shim=shown)
+    except numerics.NumericsError as exc:
+        raise PlatformError(exc.code, exc.message) from exc
+
+
+def _base_env(
+    *,
+    home: str,
+    pythonpath: str,
+    threads: int,
+    job_root: str,
+    extra: dict[str, str] | None = None,
+) -> dict:
     """The whole environment of the program: nothing is inherited from the worker.
 
     ``USER``/``LOGNAME`` exist because ``getpass.getuser()`` (used by torch's
     caches) would otherwise look for ``/etc/passwd``, which the sandbox lacks.
+    ``extra`` holds the numerics pins of the job (:func:`_numerics_env`).
     """
-    return {
+    return (extra or {}) | {
         "PATH": f"{Path(sys.executable).parent}:/usr/local/bin:/usr/bin:/bin",
         "HOME": home,
         "USER": "glew",
@@ -304,6 +342,7 @@ def _bwrap_argv(
         pythonpath=CODE_ROOT,
         threads=_threads(job_dir),
         job_root=JOB_ROOT,
+        extra=_numerics_env(job_dir, code_root=CODE_ROOT),
     )
     for key, value in env.items():
         args += ["--setenv", key, value]
@@ -735,6 +774,7 @@ def run_in_sandbox(
             pythonpath=str(_repo_root()),
             threads=_threads(job_dir),
             job_root=str(job_dir),
+            extra=_numerics_env(job_dir, code_root=None),
         )
         cwd: str | None = str(job_dir / "out")
     else:

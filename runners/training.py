@@ -38,6 +38,7 @@ from transformers.modeling_outputs import SequenceClassifierOutput
 
 from kernels import batching, packed, precision
 from kernels.accounting import PaddingCounter
+from kernels.numerics import Numerics
 from tasks.errors import PlatformError, UserError
 
 PROGRESS_EVERY = 10
@@ -71,8 +72,8 @@ class Tracker:
     (reported in the measurements).
 
     ``precision`` is the precision actually used: ``"bf16"`` (bf16 autocast on a
-    device that multiplies bf16 natively) or ``"fp32"``; execute resolves the
-    recipe's wish against the device (kernels.precision.resolve).
+    device that multiplies bf16 natively) or ``"fp32"``, and ``numerics`` the
+    profile it computes in (kernels.numerics; set by execute).
     """
 
     device: torch.device
@@ -85,6 +86,7 @@ class Tracker:
     # tokens it computed against the real ones, for the measurements.
     execution_path: str | None = None
     padding: PaddingCounter = field(default_factory=PaddingCounter)
+    numerics: Numerics | None = None
 
 
 def kernel_measurements(tracker: Tracker) -> dict[str, Any]:

@@ -26,6 +26,7 @@ from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import InterfaceError, OperationalError, connection
 
+from kernels import numerics
 from leaderboard.catalogue.selectors import dataset_rows
 from leaderboard.submissions import services
 from leaderboard.submissions.models import Evaluation
@@ -196,7 +197,9 @@ def _prepare_job(*, evaluation: Evaluation, spec: TaskSpec, job_dir: Path) -> No
         ]
         _write_jsonl(job_dir / "data" / f"{name}.jsonl", rows)
         data_paths["predict"][name] = f"/job/data/{name}.jsonl"
-    recipe = job_recipe(evaluation).to_dict()
+    recipe_used = job_recipe(evaluation)
+    recipe = recipe_used.to_dict()
+    profile = numerics.requested_profile(recipe_used.precision)
     job_spec = {
         "spec_version": 1,
         "evaluation_id": evaluation.pk,
@@ -218,7 +221,10 @@ def _prepare_job(*, evaluation: Evaluation, spec: TaskSpec, job_dir: Path) -> No
         "model_dir": "/job/model",
         "data": data_paths,
         "output_dir": "/job/out",
-        "threads": settings.GLEW_SANDBOX_THREADS,
+        # How the job computes (kernels.numerics); pinned CPU profiles fix their
+        # own thread count, so the same recipe gives the same bits everywhere.
+        "numerics": profile,
+        "threads": numerics.threads_for(profile, settings.GLEW_SANDBOX_THREADS),
     }
     (job_dir / "spec.json").write_text(json.dumps(job_spec, indent=2))
 
@@ -460,6 +466,7 @@ def _publish_one(
         evaluation_id=evaluation.pk,
         scores=scores,
         task_score=task_score,
+        numerics=numerics_from(measurements, evaluation=evaluation),
         efficiency=efficiency_from(measurements),
         manifest=manifest_for(evaluation=evaluation, measurements=measurements),
         predictions=stored,
@@ -567,6 +574,37 @@ def _read_measurements(job_dir: Path) -> dict:
     return data
 
 
+_PROFILE_NAME = re.compile(r"^[a-z0-9][a-z0-9.+-]{0,47}$")
+
+
+def numerics_from(measurements: dict, *, evaluation: Evaluation) -> str:
+    """The numerics profile the run reports, checked against the one it was given.
+
+    A pinned fp32 run may report its profile with a canary suffix (its machine
+    computes otherwise: kept apart); anything else that differs from the request
+    means the run did not compute as its recipe says, and is not published.
+    """
+    reported = measurements.get("numerics")
+    if not isinstance(reported, str) or not _PROFILE_NAME.match(reported):
+        raise PlatformError(
+            "scoring.bad_measurements",
+            "The run did not report a valid numerics profile.",
+        )
+    requested = numerics.requested_profile(job_recipe(evaluation).precision)
+    allowed = (
+        reported in (numerics.BF16_CPU, numerics.BF16_CUDA)
+        if requested == numerics.BF16
+        else reported == requested or reported.startswith(requested + "+")
+    )
+    if not allowed:
+        raise PlatformError(
+            "scoring.wrong_numerics",
+            f"The run computed in {reported}, not in {requested} as its recipe "
+            "requires; its scores are not published.",
+        )
+    return reported
+
+
 EFFICIENCY_KEYS = (
     "params",
     "trainable_params",
@@ -582,6 +620,7 @@ EFFICIENCY_KEYS = (
     "energy_j",
     "device",
     "precision_used",
+    "numerics",
     "padding_waste",
     "execution_path",
     "batch_invariant",
@@ -616,6 +655,8 @@ def manifest_for(*, evaluation: Evaluation, measurements: dict) -> dict:
         "batch_invariance": measurements.get("batch_invariance"),
         "execution_path": measurements.get("execution_path"),
         "precision": measurements.get("precision_used"),
+        "numerics": measurements.get("numerics"),
+        "numerics_detail": measurements.get("numerics_detail"),
         "attention_implementation": measurements.get("attention_implementation"),
         "padding_waste": measurements.get("padding_waste"),
         "truncated_rows": measurements.get("truncated_rows"),

@@ -47,8 +47,8 @@ def make_submission(
     )
 
 
-def finish_all(
-    submission: Submission,
+def finish_evaluation(
+    evaluation,
     score: float,
     *,
     params: int = 4_000_000,
@@ -56,35 +56,45 @@ def finish_all(
     memory: int = 200_000_000,
     train_seconds: float = 10.0,
     device: str = "cpu",
-) -> None:
-    """Finish every evaluation of ``submission`` with ``score`` and these figures."""
-    for evaluation in submission.evaluations.all():
-        counts = evaluation.dataset_version.counts
-        predictions = {}
-        if "test" in counts:
-            predictions["test"] = default_storage.save(
-                f"predictions/eval-{evaluation.pk}/test.jsonl",
-                ContentFile(
-                    "".join(
-                        json.dumps({"idx": i, "prediction": 1}) + "\n"
-                        for i in range(counts["test"])
-                    ).encode()
-                ),
-            )
-        services.evaluation_claim(evaluation_id=evaluation.pk)
-        services.evaluation_move(evaluation_id=evaluation.pk, to=Status.SCORING)
-        services.evaluation_finish(
-            evaluation_id=evaluation.pk,
-            scores={"accuracy": score},
-            task_score=score,
-            efficiency={
-                "params": params,
-                "infer_examples_per_s": throughput,
-                "latency_p50_ms": 1000.0 / throughput,
-                "peak_memory_bytes": memory,
-                "train_seconds": train_seconds,
-                "device": device,
-            },
-            manifest={"model_sha256": submission.archive.sha256, "seed": 0},
-            predictions=predictions,
+    numerics: str = "fp32-x86-64-v3",
+):
+    """Finish one evaluation with ``score`` and these figures, computed in the
+    numerics profile ``numerics``; returns its Result."""
+    counts = evaluation.dataset_version.counts
+    predictions = {}
+    if "test" in counts:
+        name = f"predictions/eval-{evaluation.pk}/test.jsonl"
+        predictions["test"] = default_storage.save(
+            name,
+            ContentFile(
+                "".join(
+                    json.dumps({"idx": i, "prediction": 1}) + "\n"
+                    for i in range(counts["test"])
+                ).encode()
+            ),
         )
+    services.evaluation_claim(evaluation_id=evaluation.pk)
+    services.evaluation_move(evaluation_id=evaluation.pk, to=Status.SCORING)
+    return services.evaluation_finish(
+        evaluation_id=evaluation.pk,
+        scores={"accuracy": score},
+        task_score=score,
+        efficiency={
+            "params": params,
+            "infer_examples_per_s": throughput,
+            "latency_p50_ms": 1000.0 / throughput,
+            "peak_memory_bytes": memory,
+            "train_seconds": train_seconds,
+            "device": device,
+        },
+        manifest={"model_sha256": evaluation.submission.archive.sha256, "seed": 0},
+        predictions=predictions,
+        numerics=numerics,
+    )
+
+
+def finish_all(submission: Submission, score: float, **figures) -> None:
+    """Finish every evaluation of ``submission`` with ``score`` and the figures
+    :func:`finish_evaluation` takes (numerics profile included)."""
+    for evaluation in submission.evaluations.all():
+        finish_evaluation(evaluation, score, **figures)

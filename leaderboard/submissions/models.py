@@ -132,14 +132,19 @@ class Result(models.Model):
     manifest = models.JSONField(default=dict)
     # split -> storage path of the submitted predictions (for exports and audits).
     predictions = models.JSONField(default=dict)
+    # The numerics profile the run computed in (kernels.numerics: "fp32-x86-64-v3",
+    # "bf16-cuda", ...). Part of the result's identity: a leaderboard cell averages
+    # results of one profile only, and a re-run's drift compares like with like.
+    numerics = models.CharField(max_length=48, default="", db_index=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     def __str__(self) -> str:
-        return f"result of eval {self.evaluation_id}: {self.task_score:.4f}"
+        score = "not scored" if self.task_score is None else f"{self.task_score:.4f}"
+        return f"result of eval {self.evaluation_id}: {score}"
 
 
 class LeaderboardEntry(models.Model):
-    """A submission's precomputed row on one suite's leaderboard.
+    """A submission's precomputed row on one suite's leaderboard, per numerics profile.
 
     Written by ``standings.leaderboard_entry_refresh`` whenever one of its results,
     the suite's data or a task version changes, so pages and the API read one indexed
@@ -152,6 +157,9 @@ class LeaderboardEntry(models.Model):
     submission = models.ForeignKey(
         Submission, on_delete=models.CASCADE, related_name="entries"
     )
+    # The numerics profile of every result in the row: a submission with results in
+    # two profiles has two rows, never one that mixes them.
+    numerics = models.CharField(max_length=48, default="")
     score = models.FloatField(null=True, blank=True)
     task_count = models.PositiveIntegerField(default=0)
     # {task name: {"mean", "std", "n", "per_seed": {seed: score}}}
@@ -163,7 +171,8 @@ class LeaderboardEntry(models.Model):
     class Meta:
         constraints = [
             models.UniqueConstraint(
-                fields=["suite", "submission"], name="leaderboard_entry_unique"
+                fields=["suite", "submission", "numerics"],
+                name="leaderboard_entry_unique",
             )
         ]
         indexes = [

@@ -38,7 +38,7 @@ from runners.archives import (
     check_parameter_cap,
     inspect_archive,
 )
-from runners.recipes import RECIPE_NAMES, get_recipe
+from runners.recipes import RECIPE_NAMES, Recipe, get_recipe
 from tasks import registry
 from tasks.errors import UserError
 
@@ -192,9 +192,15 @@ def _has_data(task: Task, train_split: str | None) -> bool:
     return train_split is None or train_split in version.files
 
 
-def queue_for_recipe(recipe_name: str) -> str:
-    """The Celery queue (hardware class) a recipe needs: ``standard`` wants a GPU."""
-    hardware = "gpu" if recipe_name == "standard" else "cpu"
+def queue_for_recipe(recipe: Recipe) -> str:
+    """The Celery queue (hardware class) a recipe, as it applies to one task, needs.
+
+    The recipe's precision decides (kernels.numerics): fp32 recipes compute in the
+    pinned CPU profile on any CPU worker (``cpu``); bf16 recipes need a device that
+    multiplies bf16 natively, which only the ``gpu`` queue's workers promise (a GPU,
+    or a CPU with AVX512_BF16/AMX).
+    """
+    hardware = "gpu" if recipe.precision == "bf16" else "cpu"
     return settings.GLEW_QUEUES[hardware]
 
 
@@ -359,11 +365,11 @@ def _evaluations_create(
     *, submission: Submission, targets: list[Task]
 ) -> list[Evaluation]:
     created = []
-    queue = queue_for_recipe(submission.recipe)
     for task in targets:
         recipe = get_recipe(
             submission.recipe, task_name=task.name, task_type=task.task_type
         )
+        queue = queue_for_recipe(recipe)
         version = task.published_version()
         companions = companion_tasks(task)
         for seed in recipe.seeds:
@@ -560,10 +566,11 @@ def evaluation_finish(
     *,
     evaluation_id: int,
     scores: dict,
-    task_score: float,
+    task_score: float | None,
     efficiency: dict,
     manifest: dict,
     predictions: dict,
+    numerics: str,
     log_tail: str = "",
 ) -> Result | None:
     """Store the Result of a scored evaluation and mark it finished, exactly once.
@@ -589,6 +596,7 @@ def evaluation_finish(
                 "efficiency": efficiency,
                 "manifest": manifest,
                 "predictions": predictions,
+                "numerics": numerics,
             },
         )
         leaderboard_refresh_for_task(

@@ -62,7 +62,7 @@ def test_garbled_cpuinfo_means_no_flags_not_a_crash(tmp_path: Path) -> None:
     assert precision.cpu_flags(folder) == frozenset()
 
 
-def test_fp32_is_kept_everywhere_and_bf16_only_where_native() -> None:
+def test_the_fastest_native_precision_is_bf16_only_where_native() -> None:
     cpu = torch.device("cpu")
     assert precision.resolve("fp32", cpu) == "fp32"
     expected = "bf16" if precision.native_bf16(cpu) else "fp32"

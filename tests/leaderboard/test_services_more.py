@@ -50,7 +50,12 @@ def submission(owner, sst2_folder, tiny_model_zip):
     )
 
 
-def finish(evaluation: Evaluation, accuracy: float, predictions: dict | None = None):
+def finish(
+    evaluation: Evaluation,
+    accuracy: float,
+    predictions: dict | None = None,
+    numerics: str = "fp32-x86-64-v3",
+):
     services.evaluation_claim(evaluation_id=evaluation.pk)
     services.evaluation_move(evaluation_id=evaluation.pk, to=Status.SCORING)
     return services.evaluation_finish(
@@ -60,6 +65,7 @@ def finish(evaluation: Evaluation, accuracy: float, predictions: dict | None = N
         efficiency={},
         manifest={},
         predictions=predictions or {},
+        numerics=numerics,
     )
 
 

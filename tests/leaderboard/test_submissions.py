@@ -191,6 +191,7 @@ def test_a_finished_evaluation_ignores_a_redelivered_job(
         efficiency={},
         manifest={},
         predictions={},
+        numerics="fp32-x86-64-v3",
     )
     assert result is not None
     assert services.evaluation_claim(evaluation_id=evaluation.pk) is None
@@ -201,6 +202,7 @@ def test_a_finished_evaluation_ignores_a_redelivered_job(
         efficiency={},
         manifest={},
         predictions={},
+        numerics="fp32-x86-64-v3",
     )
     assert again is None
     evaluation.refresh_from_db()

@@ -428,17 +428,28 @@ def test_gradient_accumulation_schedules_epochs_by_effective_batch(
 
 
 @pytest.mark.parametrize("precision", ["fp32", "bf16"])
-def test_fp32_and_bf16_recipes_run_and_record_the_precision_used(
-    tmp_path: Path, classifier_dir: Path, precision: str
+def test_fp32_and_bf16_recipes_run_and_record_how_they_computed(
+    tmp_path: Path,
+    classifier_dir: Path,
+    precision: str,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     smoke = get_recipe("smoke", task_name="glue/sst2", task_type="classification")
     recipe = smoke.to_dict() | {"precision": precision, "eval_batch_size": 4}
-    assert execute.main([str(write_job(tmp_path, classifier_dir, recipe=recipe))]) == 0
+    status = execute.main([str(write_job(tmp_path, classifier_dir, recipe=recipe))])
+    if precision == "bf16" and not native_bf16(torch.device("cpu")):
+        # bf16 never falls back to fp32: the job is refused with a plain reason.
+        assert status == execute.EXIT_BAD_INPUT
+        error = glew_error(capsys.readouterr().err)
+        assert error["code"] == "numerics.bf16_unavailable"
+        return
+    assert status == 0
     m = json.loads((tmp_path / "out" / "measurements.json").read_text())
-    # bf16 means bf16 autocast where the device multiplies bf16 natively (a CPU
-    # with AVX512_BF16/AMX/Arm BF16 included), fp32 elsewhere.
-    native = precision == "bf16" and native_bf16(torch.device("cpu"))
-    assert m["precision_used"] == ("bf16" if native else "fp32")
+    assert m["precision_used"] == precision
+    # Run outside the platform's launcher (no spec numerics): it records what it
+    # computed in, unpinned.
+    assert m["numerics"] == f"{precision}-cpu"
+    assert m["numerics_detail"]["threads"] == torch.get_num_threads()
     assert m["attention_implementation"] == "sdpa"
 
 

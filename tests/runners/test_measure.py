@@ -15,7 +15,6 @@ from typing import Any
 import pytest
 import torch
 
-from kernels import precision
 from runners import execute, measure
 from runners.recipes import get_recipe
 from tests.fixtures.tiny_model import FIXTURE_TEXTS, build_tiny_model
@@ -136,13 +135,6 @@ def test_regression_batch_invariance_is_checked_against_a_tolerance(
     assert m["batch_invariant"] is True
     assert m["batch_invariance"]["argmax_agree"] is None
     assert m["batch_invariance"]["max_abs_diff"] <= measure.REGRESSION_TOLERANCE
-
-
-def test_bf16_is_used_only_where_the_device_multiplies_bf16_natively() -> None:
-    cpu = torch.device("cpu")
-    expected = "bf16" if precision.native_bf16(cpu) else "fp32"
-    assert measure.resolve_precision("bf16", cpu) == expected
-    assert measure.resolve_precision("fp32", cpu) == "fp32"
 
 
 def test_energy_is_not_measured_on_cpu() -> None:

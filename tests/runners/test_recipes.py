@@ -43,14 +43,15 @@ def test_every_named_recipe_exists_with_a_versioned_name() -> None:
         assert recipe.gradient_accumulation_steps == 1
 
 
-def test_smoke_runs_fp32_and_quick_and_standard_run_bf16_autocast() -> None:
-    assert (_get("smoke").precision, _get("smoke").version) == ("fp32", "smoke@2")
-    # bf16 on CPUs that multiply it natively changed what quick and standard
-    # compute there, so their versions moved on.
-    assert (_get("quick").precision, _get("quick").version) == ("bf16", "quick@3")
+def test_each_recipe_pins_its_precision() -> None:
+    # A recipe never runs in another precision (kernels.numerics): smoke and quick
+    # compute in fp32 in the pinned CPU profile, standard in bf16 only. Pinning
+    # changed what each computes somewhere, so every version moved on.
+    assert (_get("smoke").precision, _get("smoke").version) == ("fp32", "smoke@3")
+    assert (_get("quick").precision, _get("quick").version) == ("fp32", "quick@4")
     assert (_get("standard").precision, _get("standard").version) == (
         "bf16",
-        "standard@4",
+        "standard@5",
     )
 
 
@@ -109,7 +110,7 @@ def test_standard_recipe_runs_five_seeds_on_small_tasks(task_name: str) -> None:
 def test_to_dict_matches_the_spec_recipe_object() -> None:
     data = _get("quick").to_dict()
     assert set(data) == SPEC_RECIPE_KEYS
-    assert data["version"] == "quick@3"
+    assert data["version"] == "quick@4"
     assert data["max_steps"] is None
 
 

@@ -133,7 +133,7 @@ def test_lra_tasks_run_their_fixed_recipe_under_any_named_recipe() -> None:
     for name in ("quick", "standard"):
         recipe = get_recipe(name, task_name="lra/listops", task_type="classification")
         assert recipe.name == name
-        assert recipe.version == "lra-fixed@2"
+        assert recipe.version == "lra-fixed@3"
         assert recipe.precision == "bf16"
         assert recipe.learning_rate == fixed["learning_rate"]
         assert recipe.batch_size == fixed["batch_size"]
@@ -152,7 +152,7 @@ def test_smoke_recipe_stays_a_few_small_steps_on_lra() -> None:
     assert recipe.batch_size == 8
     assert recipe.max_train_examples == 64
     assert recipe.max_length == 1024
-    assert recipe.version == "smoke@2+lra-fixed@2"
+    assert recipe.version == "smoke@3+lra-fixed@3"
 
 
 def test_long_context_recipes_allow_the_longest_bucket() -> None:
@@ -162,7 +162,7 @@ def test_long_context_recipes_allow_the_longest_bucket() -> None:
         task_type="classification",
     )
     assert recipe.max_length == 2 * 16000
-    assert recipe.version == "quick@3+long@1"
+    assert recipe.version == "quick@4+long@1"
     assert recipe.learning_rate == 5e-5
 
 

@@ -2,6 +2,7 @@
 
 import json
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
@@ -54,3 +55,60 @@ def test_missing_predictions_say_which_split(tmp_path):
         read_predictions(tmp_path / "validation.jsonl", rows=ROWS, spec=spec)
     assert caught.value.code == "scoring.missing_predictions"
     assert "validation" in caught.value.message
+
+
+class _Evaluation:
+    """What ``numerics_from`` reads of an Evaluation: its recipe and task."""
+
+    def __init__(self, recipe_name: str) -> None:
+        self.recipe_name = recipe_name
+        self.task = SimpleNamespace(name="glue/sst2", task_type="classification")
+        self.gradient_accumulation_steps = 1
+
+
+@pytest.fixture
+def stand_in(monkeypatch):
+    from runners import worker
+
+    monkeypatch.setattr(worker.numerics.platform, "machine", lambda: "x86_64")
+    return _Evaluation
+
+
+@pytest.mark.parametrize(
+    ("recipe", "reported"),
+    [
+        ("quick", "fp32-x86-64-v3"),
+        ("quick", "fp32-x86-64-v3+1a2b3c4d"),  # another canary: kept apart
+        ("standard", "bf16-cuda"),
+        ("standard", "bf16-cpu"),
+    ],
+)
+def test_the_numerics_a_run_reports_is_published_when_it_was_asked(
+    stand_in, recipe, reported
+):
+    from runners.worker import numerics_from
+
+    assert numerics_from({"numerics": reported}, evaluation=stand_in(recipe)) == (
+        reported
+    )
+
+
+@pytest.mark.parametrize(
+    ("recipe", "reported", "code"),
+    [
+        ("quick", "bf16-cpu", "scoring.wrong_numerics"),
+        ("quick", "fp32-cpu", "scoring.wrong_numerics"),
+        ("standard", "fp32-x86-64-v3", "scoring.wrong_numerics"),
+        ("quick", None, "scoring.bad_measurements"),
+        ("quick", "FP32 x86; rm -rf /", "scoring.bad_measurements"),
+    ],
+)
+def test_a_run_that_computed_otherwise_is_not_published(
+    stand_in, recipe, reported, code
+):
+    from runners.worker import numerics_from
+    from tasks.errors import PlatformError
+
+    with pytest.raises(PlatformError) as caught:
+        numerics_from({"numerics": reported}, evaluation=stand_in(recipe))
+    assert caught.value.code == code

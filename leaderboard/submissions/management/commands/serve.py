@@ -1,6 +1,7 @@
 """Serve the site and run a Celery worker beside it: the last step of ``make run``."""
 
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -38,6 +39,15 @@ def check_port_free(host: str, port: str) -> None:
                 f"port {port} on {host} is already in use ({exc.strerror}); stop "
                 f"what holds it or choose another port (make run PORT=8001)."
             ) from None
+
+
+def _native_bf16_here() -> bool:
+    """Whether this machine's worker can run bf16 recipes: a CPU with native bf16,
+    or an NVIDIA GPU (bf16 support itself is checked when a job starts)."""
+    from kernels import precision
+
+    cpu = precision.flags_have_native_bf16(precision.cpu_flags())
+    return cpu or shutil.which("nvidia-smi") is not None
 
 
 def _interrupt(signum, frame):
@@ -82,6 +92,13 @@ class Command(BaseCommand):
                 f"queues {queues}). Ctrl-C or SIGTERM stops both."
             )
         )
+        if not _native_bf16_here():
+            self.stdout.write(
+                "Note: this machine has no GPU and its CPU does not multiply bf16 "
+                "natively, so its worker refuses bf16 recipes (standard, LRA's fixed "
+                "ones) with a plain reason; smoke and quick compute in fp32 here as "
+                "on any machine (kernels/numerics.py)."
+            )
         signal.signal(signal.SIGTERM, _interrupt)
         try:
             call_command("runserver", f"{host}:{port}", use_reloader=False)
