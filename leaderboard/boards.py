@@ -3,8 +3,10 @@
 Reads only: built on ``submissions.selectors.leaderboard_rows`` (scores, visibility)
 and ``Result.efficiency`` (what the worker measured). Definitions, stated once:
 
-- **One row per model**: rows are grouped by the model archive's sha256 and the best
-  row of each model is kept (``all_rows=True`` keeps every submission).
+- **One row per model and numerics profile**: rows are grouped by the model
+  archive's sha256 and the numerics profile its results were computed in
+  (kernels.numerics), and the best row of each group is kept (``all_rows=True``
+  keeps every submission). Results of two profiles are never averaged together.
 - **Efficiency of a row**: the median over its results (suite tasks, all seeds) of
   parameters, inference throughput (examples/s) and latency p50; the maximum of peak
   memory; fine-tune cost is the seconds of fine-tuning to run the suite once: the sum
@@ -71,6 +73,7 @@ class BoardRow:
     efficiency: dict[str, float | None]
     device: str | None = None
     frontier: dict[str, bool] = field(default_factory=dict)
+    numerics: str = ""
 
     @property
     def ci(self) -> tuple[float, float] | None:
@@ -86,6 +89,7 @@ class Filters:
     max_params: float | None = None
     recipe: str = ""
     device: str = ""
+    numerics: str = ""
     baselines: str = ""  # "", "only" or "hide"
     all_rows: bool = False
 
@@ -96,6 +100,7 @@ class Filters:
             max_params=parse_size(query.get("max_params", "")),
             recipe=query.get("recipe", "").strip(),
             device=query.get("device", "").strip(),
+            numerics=query.get("numerics", "").strip(),
             baselines=query.get("baselines", "").strip()
             if query.get("baselines", "") in ("only", "hide")
             else "",
@@ -113,6 +118,7 @@ class Board:
     filters: Filters
     recipes: list[str]
     devices: list[str]
+    profiles: list[str] = field(default_factory=list)
 
 
 _SIZE = re.compile(r"^\s*([0-9]*\.?[0-9]+)\s*([kKmMgGbB]?)\s*$")
@@ -166,12 +172,16 @@ def _median(values: list[float]) -> float | None:
 
 
 def efficiency_by_submission(
-    submission_ids: list[int], tasks: list[Task]
+    submission_ids: list[int], tasks: list[Task], *, numerics: str | None = None
 ) -> tuple[dict[int, dict[str, float | None]], dict[int, str | None]]:
-    """Per submission: the efficiency figures (module docstring) and its device."""
+    """Per submission: the efficiency figures (module docstring) and its device,
+    over its results in the numerics profile ``numerics`` (None: all of them)."""
     results = Result.objects.filter(
         evaluation__submission_id__in=submission_ids, evaluation__task__in=tasks
-    ).values_list(
+    )
+    if numerics is not None:
+        results = results.filter(numerics=numerics)
+    results = results.values_list(
         "evaluation__submission_id", "evaluation__task_id", "efficiency", "task_version"
     )
     versions = {t.pk: t.version for t in tasks}
@@ -227,6 +237,8 @@ def _keep(row: BoardRow, filters: Filters) -> bool:
     if filters.recipe and row.submission.recipe != filters.recipe:
         return False
     if filters.device and filters.device not in (row.device or "").split(","):
+        return False
+    if filters.numerics and row.numerics != filters.numerics:
         return False
     if filters.baselines == "only" and not row.submission.is_baseline:
         return False
@@ -336,12 +348,12 @@ def _build_board(
     tasks = selectors.leaderboard_tasks(suite)
     base: list[LeaderboardRow] = selectors.leaderboard_rows(suite=suite, user=user)
     if not filters.all_rows:
-        seen: set[str] = set()
+        seen: set[tuple[str, str]] = set()
         kept = []
         for row in base:  # already best-first
-            sha = row.submission.archive.sha256
-            if sha not in seen:
-                seen.add(sha)
+            key = (row.submission.archive.sha256, row.numerics)
+            if key not in seen:
+                seen.add(key)
                 kept.append(row)
         base = kept
     rows = [
@@ -353,11 +365,13 @@ def _build_board(
             tasks=r.tasks,
             efficiency={key: r.efficiency.get(key) for key in EFFICIENCY_KEYS},
             device=r.efficiency.get("device"),
+            numerics=r.numerics,
         )
         for r in base
     ]
     recipes = sorted({r.submission.recipe for r in rows})
     all_devices = sorted({d for r in rows for d in (r.device or "").split(",") if d})
+    profiles = sorted({r.numerics for r in rows if r.numerics})
     rows = [r for r in rows if _keep(r, filters)]
     assign_tied_ranks(rows, value=lambda r: r.score, se=lambda r: r.score_se)
     mark_frontiers(rows)
@@ -369,7 +383,9 @@ def _build_board(
     if direction not in ("asc", "desc"):
         direction = "asc" if better_of(sort) == "lower" else "desc"
     rows = sort_rows(rows, sort, direction)
-    return Board(suite, tasks, rows, sort, direction, filters, recipes, all_devices)
+    return Board(
+        suite, tasks, rows, sort, direction, filters, recipes, all_devices, profiles
+    )
 
 
 def pareto_frontier(points: list[tuple[float, float]], x_better: str) -> list[bool]:
@@ -461,6 +477,7 @@ def row_data(row: BoardRow) -> dict:
         },
         "efficiency": dict(row.efficiency),
         "device": row.device,
+        "numerics": row.numerics,
         "pareto": dict(row.frontier),
     }
 
@@ -491,7 +508,8 @@ def board_csv(board: Board) -> str:
     out = io.StringIO()
     writer = csv.writer(out)
     task_names = [t.name for t in board.tasks]
-    header = ["rank", "submission", "name", "owner", "baseline", "recipe", "score"]
+    header = ["rank", "submission", "name", "owner", "baseline", "recipe", "numerics"]
+    header += ["score"]
     header += ["score_ci95_low", "score_ci95_high"]
     for name in task_names:
         header += [f"{name} mean", f"{name} std", f"{name} seeds"]
@@ -506,6 +524,7 @@ def board_csv(board: Board) -> str:
             row.submission.owner.username,
             int(row.submission.is_baseline),
             row.submission.recipe,
+            row.numerics,
             _num(row.score),
             _num(ci[0]) if ci else "",
             _num(ci[1]) if ci else "",
@@ -541,6 +560,7 @@ def task_rows(board: Board, task: Task) -> list[BoardRow]:
             {task.name: r.tasks[task.name]},
             r.efficiency,
             r.device,
+            numerics=r.numerics,
         )
         for r in rows
     ]
@@ -548,43 +568,47 @@ def task_rows(board: Board, task: Task) -> list[BoardRow]:
     return ranked
 
 
-def submission_cells(submission: Submission) -> dict[str, TaskCell]:
-    """A submission's task scores over seeds (current task versions, no re-runs)."""
-    per_task: dict[str, dict[int, float]] = defaultdict(dict)
-    results = Result.objects.filter(evaluation__submission=submission).select_related(
-        "evaluation__task"
-    )
+def submission_cells(submission: Submission) -> dict[tuple[str, str], TaskCell]:
+    """A submission's task scores over seeds, per (task, numerics profile): current
+    task versions, no re-runs, and evaluation-only results without a score (GLUE
+    AX) left out. Results of two profiles are never averaged together."""
+    per_key: dict[tuple[str, str], dict[int, float]] = defaultdict(dict)
+    results = Result.objects.filter(
+        evaluation__submission=submission, task_score__isnull=False
+    ).select_related("evaluation__task")
     for result in results.order_by("evaluation__seed", "evaluation_id"):
         evaluation = result.evaluation
         if getattr(evaluation, "rerun_of_id", None):
             continue
         if result.task_version != evaluation.task.version:
             continue
-        per_task[evaluation.task.name].setdefault(evaluation.seed, result.task_score)
+        key = (evaluation.task.name, result.numerics)
+        per_key[key].setdefault(evaluation.seed, result.task_score)
     return {
-        name: TaskCell(
+        key: TaskCell(
             mean=statistics.fmean(seeds.values()),
             std=statistics.pstdev(seeds.values()) if len(seeds) > 1 else 0.0,
             n=len(seeds),
             per_seed=dict(seeds),
         )
-        for name, seeds in sorted(per_task.items())
+        for key, seeds in sorted(per_key.items())
     }
 
 
 def compare_data(submissions: list[Submission]) -> dict:
-    """Side by side per task; differences are against the first submission."""
+    """Side by side per task and numerics profile; differences are against the
+    first submission's cell of the same task and profile (never across profiles)."""
     cells = {s.pk: submission_cells(s) for s in submissions}
-    task_names = sorted({name for c in cells.values() for name in c})
-    tasks = Task.objects.filter(name__in=task_names)
+    keys = sorted({key for c in cells.values() for key in c})
+    tasks = Task.objects.filter(name__in={name for name, _ in keys})
     figures, _ = efficiency_by_submission([s.pk for s in submissions], list(tasks))
     first = submissions[0].pk if submissions else None
     rows = []
-    for name in task_names:
-        base = cells[first].get(name) if first else None
+    for key in keys:
+        base = cells[first].get(key) if first else None
         entries = []
         for sub in submissions:
-            cell = cells[sub.pk].get(name)
+            cell = cells[sub.pk].get(key)
             diff = cell.mean - base.mean if cell and base and sub.pk != first else None
             overlap = None
             if cell and base and sub.pk != first:
@@ -600,7 +624,7 @@ def compare_data(submissions: list[Submission]) -> dict:
                     "within_noise": overlap,
                 }
             )
-        rows.append({"task": name, "entries": entries})
+        rows.append({"task": key[0], "numerics": key[1], "entries": entries})
     return {
         "submissions": [
             {

@@ -79,10 +79,10 @@
     if (!table || !data.utility) return;
     const u = utilities();
     const byId = {};
-    data.utility.forEach((r, i) => { byId[r.id] = u[i]; });
-    table.querySelectorAll("tbody tr[data-id]").forEach((tr) => {
+    data.utility.forEach((r, i) => { byId[r.row] = u[i]; });
+    table.querySelectorAll("tbody tr[data-row]").forEach((tr) => {
       const cell = tr.querySelector("td.utility");
-      const v = byId[tr.dataset.id];
+      const v = byId[tr.dataset.row];
       cell.dataset.value = v == null ? "" : v;
       cell.textContent = v == null ? "—" : v.toFixed(3);
     });

@@ -11,6 +11,7 @@ from leaderboard.submissions.models import Evaluation, Submission
 from leaderboard.submissions.selectors import (
     LeaderboardRow,
     evaluation_drift,
+    evaluation_drift_note,
     robustness_gaps,
 )
 
@@ -52,7 +53,9 @@ def evaluation_data(evaluation: Evaluation) -> dict:
             else None
         ),
         "rerun_of": evaluation.rerun_of_id,
+        "numerics": result.numerics if result else None,
         "drift": evaluation_drift(evaluation),
+        "drift_note": evaluation_drift_note(evaluation),
         "started_at": evaluation.started_at,
         "finished_at": evaluation.finished_at,
     }

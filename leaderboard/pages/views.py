@@ -129,6 +129,7 @@ def _suite_leaderboard(request: HttpRequest, suite_obj) -> HttpResponse:
         "utility": [
             {
                 "id": r.submission.pk,
+                "row": f"{r.submission.pk}:{r.numerics}",
                 "score": r.score,
                 **{k: r.efficiency.get(k) for k in boards.EFFICIENCY_KEYS},
             }
@@ -214,6 +215,9 @@ def version_publish(request: HttpRequest, suite: str, task: str, sha: str):
 def _submission_context(request: HttpRequest, pk: int) -> dict:
     submission = _or_404(selectors.submission_get, submission_id=pk, user=request.user)
     evaluations = selectors.submission_evaluations(submission)
+    for evaluation in evaluations:
+        evaluation.drift = selectors.evaluation_drift(evaluation)
+        evaluation.drift_note = selectors.evaluation_drift_note(evaluation)
     return {
         "submission": submission,
         "evaluations": evaluations,
@@ -231,7 +235,7 @@ def submission_detail(request: HttpRequest, pk: int) -> HttpResponse:
         {
             "cells": cells,
             "manifest_json": json.dumps(manifest, indent=2, default=str),
-            "has_glue": any(name.startswith("glue/") for name in cells),
+            "has_glue": any(name.startswith("glue/") for name, _ in cells),
         }
     )
     return render(request, "pages/submission.html", context)

@@ -96,6 +96,7 @@ class LeaderboardRow:
     score: float | None
     tasks: dict[str, TaskCell]
     efficiency: dict = field(default_factory=dict)
+    numerics: str = ""
 
 
 def leaderboard_tasks(suite: Suite) -> list[Task]:
@@ -110,8 +111,10 @@ def leaderboard_rows(
 ) -> list[LeaderboardRow]:
     """Visible rows of a suite's leaderboard, best first, from the precomputed entries.
 
-    Cells average the task score over seeds of the task's current version (a
-    leaderboard never mixes versions); the suite score follows the suite's rule over
+    A submission has one row per numerics profile its results were computed in.
+    Cells average the task score over seeds of the task's current version and of
+    the row's profile (a leaderboard never mixes versions or profiles); the suite
+    score follows the suite's rule over
     the tasks this deployment has data for, and a submission missing one of them has
     no suite score and ranks after those that have one. Ranks count visible rows only.
     """
@@ -120,7 +123,10 @@ def leaderboard_rows(
             suite=suite, submission__in=visible_submissions(user)
         )
         .order_by(
-            F("score").desc(nulls_last=True), "-task_count", "submission__created_at"
+            F("score").desc(nulls_last=True),
+            "-task_count",
+            "submission__created_at",
+            "numerics",
         )
         .values_list(
             "score",
@@ -134,6 +140,7 @@ def leaderboard_rows(
             "submission__recipe",
             "submission__visibility",
             "submission__created_at",
+            "numerics",
         )
     )
     scored_before = 0
@@ -145,7 +152,9 @@ def leaderboard_rows(
     for score, cells, efficiency, *fields in window:
         if score is not None:
             rank += 1
-        pk, name, username, sha256, baseline, recipe, visibility, created = fields
+        pk, name, username, sha256, baseline, recipe, visibility, created, profile = (
+            fields
+        )
         rows.append(
             LeaderboardRow(
                 rank if score is not None else None,
@@ -170,6 +179,7 @@ def leaderboard_rows(
                     for task, cell in cells.items()
                 },
                 efficiency,
+                profile,
             )
         )
     return rows
@@ -181,19 +191,48 @@ def leaderboard_count(*, suite: Suite, user) -> int:
     ).count()
 
 
-def evaluation_drift(evaluation: Evaluation) -> dict[str, float] | None:
-    """For a re-run: its scores minus those of the run it reproduces, per metric."""
+def _rerun_pair(evaluation: Evaluation) -> tuple[Result, Result] | None:
+    """(the re-run's result, the original's), when both exist."""
     if evaluation.rerun_of_id is None:
         return None
     mine = getattr(evaluation, "result", None)
     theirs = Result.objects.filter(evaluation_id=evaluation.rerun_of_id).first()
     if mine is None or theirs is None:
         return None
+    return mine, theirs
+
+
+def evaluation_drift(evaluation: Evaluation) -> dict[str, float] | None:
+    """For a re-run: its scores minus those of the run it reproduces, per metric.
+
+    Only like with like: when the two runs computed in different numerics profiles
+    their difference is the profiles', not drift, so there is none
+    (:func:`evaluation_drift_note` says why).
+    """
+    pair = _rerun_pair(evaluation)
+    if pair is None:
+        return None
+    mine, theirs = pair
+    if mine.numerics != theirs.numerics:
+        return None
     return {
         key: mine.scores[key] - theirs.scores[key]
         for key in mine.scores
         if key in theirs.scores
     }
+
+
+def evaluation_drift_note(evaluation: Evaluation) -> str | None:
+    """Why a finished re-run shows no drift, in plain words; None when it does."""
+    pair = _rerun_pair(evaluation)
+    if pair is None or pair[0].numerics == pair[1].numerics:
+        return None
+    mine, theirs = pair
+    return (
+        f"Not compared: this re-run computed in {mine.numerics or 'an unknown profile'}"
+        f" and the original in {theirs.numerics or 'an unknown profile'}; their "
+        "difference would measure the numerics, not drift."
+    )
 
 
 def robustness_gaps(submission: Submission) -> dict[str, dict[str, float]]:

@@ -40,7 +40,8 @@ def _evaluable(task: Task) -> bool:
 
 
 def _cells(results, current: dict[str, int]) -> dict[str, dict]:
-    """Per task: mean, std and count over seeds of the current version's results."""
+    """Per task: mean, std and count over seeds of the current version's results
+    (the caller passes the results of one numerics profile)."""
     by_task: dict[str, dict[int, float]] = defaultdict(dict)
     for result in results:
         evaluation = result.evaluation
@@ -62,8 +63,10 @@ def _cells(results, current: dict[str, int]) -> dict[str, dict]:
 
 def leaderboard_entry_refresh(
     *, suite: Suite, submission: Submission, tasks: list[Task] | None = None
-) -> LeaderboardEntry | None:
-    """Recompute one submission's row on one suite (None: nothing to show)."""
+) -> list[LeaderboardEntry]:
+    """Recompute one submission's rows on one suite: one row per numerics profile
+    its results were computed in (a row never mixes profiles); [] when there is
+    nothing to show. Rows of profiles it no longer has are removed."""
     from leaderboard.boards import efficiency_by_submission
 
     tasks = leaderboard_tasks(suite) if tasks is None else tasks
@@ -73,29 +76,40 @@ def leaderboard_entry_refresh(
         evaluation__task__in=tasks,
         evaluation__rerun_of__isnull=True,
     ).select_related("evaluation__task")
-    cells = _cells(results, current)
-    if not cells:
-        LeaderboardEntry.objects.filter(suite=suite, submission=submission).delete()
-        return None
-    score = scoring.suite_score(
-        registry.get_suite(suite.slug),
-        {name: cell["mean"] for name, cell in cells.items()},
-        tasks=list(current),
-    )
-    figures, devices = efficiency_by_submission([submission.pk], tasks)
-    efficiency = dict(figures.get(submission.pk, {}))
-    efficiency["device"] = devices.get(submission.pk)
-    entry, _ = LeaderboardEntry.objects.update_or_create(
-        suite=suite,
-        submission=submission,
-        defaults={
-            "score": score,
-            "task_count": len(cells),
-            "cells": cells,
-            "efficiency": efficiency,
-        },
-    )
-    return entry
+    by_profile: dict[str, list[Result]] = defaultdict(list)
+    for result in results:
+        by_profile[result.numerics].append(result)
+    entries = []
+    for profile, group in sorted(by_profile.items()):
+        cells = _cells(group, current)
+        if not cells:
+            continue
+        score = scoring.suite_score(
+            registry.get_suite(suite.slug),
+            {name: cell["mean"] for name, cell in cells.items()},
+            tasks=list(current),
+        )
+        figures, devices = efficiency_by_submission(
+            [submission.pk], tasks, numerics=profile
+        )
+        efficiency = dict(figures.get(submission.pk, {}))
+        efficiency["device"] = devices.get(submission.pk)
+        entry, _ = LeaderboardEntry.objects.update_or_create(
+            suite=suite,
+            submission=submission,
+            numerics=profile,
+            defaults={
+                "score": score,
+                "task_count": len(cells),
+                "cells": cells,
+                "efficiency": efficiency,
+            },
+        )
+        entries.append(entry)
+    LeaderboardEntry.objects.filter(suite=suite, submission=submission).exclude(
+        numerics__in=[entry.numerics for entry in entries]
+    ).delete()
+    return entries
 
 
 def leaderboard_refresh_for_task(*, task: Task, submission: Submission) -> None:
@@ -114,8 +128,7 @@ def leaderboard_refresh_suite(*, suite: Suite) -> int:
     ) | set(suite.entries.values_list("submission_id", flat=True))
     refreshed = 0
     for submission in Submission.objects.filter(pk__in=submission_ids):
-        refreshed += (
+        refreshed += len(
             leaderboard_entry_refresh(suite=suite, submission=submission, tasks=tasks)
-            is not None
         )
     return refreshed
