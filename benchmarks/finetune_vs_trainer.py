@@ -11,9 +11,10 @@ hyperparameters (batch 32, lr 5e-5, 1 epoch, 10% linear warmup, weight decay
 * ours: ``runners.training.train`` + ``runners.training.predict``, the code the
   sandbox runs (length-bucketed batches of the same 32 rows per step, packed
   padding-free forward for BERT-family models, token-budget eval batches) in the
-  precision the quick and standard recipes ask for, bf16, resolved as the runner
-  resolves it (kernels.precision: bf16 autocast where the device multiplies bf16
-  natively, else fp32). ``--precision fp32`` times ours in fp32 instead.
+  precision the standard recipe computes in, bf16 (autocast where the device
+  multiplies bf16 natively, else fp32: kernels.precision; a platform job would be
+  refused there instead). ``--precision fp32`` times ours in fp32 (unpinned
+  kernels; the smoke and quick jobs pin AVX2 kernels: kernels/numerics.py).
 
 ``--trainer-bf16`` also times the Trainer with ``bf16=True`` (autocast, still
 padded to 128), as a reference a user could reach with one flag; it is printed,

@@ -5,11 +5,11 @@ same MiniLM classifier (all-MiniLM-L6-v2 with a seeded classification head) at
 batch 32, tokenization included. Baseline: ``pipeline("text-classification",
 batch_size=32)`` in fp32, as it runs by default. Ours: ``runners.training.encode``
 + ``runners.training.predict`` (length-sorted token-budget batches, packed
-padding-free forward when the model allows it) in the recipes' precision, bf16,
-resolved as the runner resolves it (kernels.precision: bf16 autocast where the
-device multiplies bf16 natively, else fp32); ``--precision fp32`` times ours in
-fp32. ``--pipeline-bf16`` also times the pipeline under bf16 autocast, as a
-reference (printed, not in the speedup).
+padding-free forward when the model allows it) in the standard recipe's
+precision, bf16 (autocast where the device multiplies bf16 natively, else fp32:
+kernels.precision); ``--precision fp32`` times ours in fp32 (unpinned kernels).
+``--pipeline-bf16`` also times the pipeline under bf16 autocast, as a reference
+(printed, not in the speedup).
 
 Prints rows/s for each, how many predictions agree, and ends with
 ``speedup: X.XX`` (total baseline seconds / total ours seconds).

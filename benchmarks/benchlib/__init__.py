@@ -93,7 +93,7 @@ def speedup_line(baseline_s: float, ours_s: float) -> str:
 
 def add_precision_option(parser) -> None:
     """``--precision``: the recipe precision ours runs (default bf16, what the
-    quick and standard recipes ask for)."""
+    standard recipe computes in; smoke and quick compute in fp32)."""
     parser.add_argument(
         "--precision",
         choices=("bf16", "fp32"),
@@ -103,8 +103,9 @@ def add_precision_option(parser) -> None:
 
 
 def resolved_precision(requested: str) -> str:
-    """What ``requested`` becomes on this CPU, as the runner resolves it
-    (kernels.precision), printed so the figures say what ran."""
+    """What ``requested`` can run as on this CPU (kernels.precision: bf16 only
+    where native), printed so the figures say what ran. The platform itself never
+    swaps precisions: it refuses a bf16 job where bf16 is not native."""
     import torch
 
     from kernels import precision
