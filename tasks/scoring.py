@@ -17,6 +17,7 @@ from collections.abc import Iterable, Mapping, Sequence
 
 from tasks.errors import UserError
 from tasks.metrics import compute
+from tasks.predictions import check_prediction
 from tasks.specs import SuiteSpec, TaskSpec
 
 
@@ -49,38 +50,10 @@ def score_keys(task: TaskSpec) -> tuple[str, ...]:
 
 
 def _check_predictions(task: TaskSpec, split: str, predictions: Sequence) -> None:
-    """Refuse predictions that are not valid outputs, instead of scoring nonsense."""
+    """Refuse predictions that are not valid outputs, instead of scoring nonsense
+    (the rule is ``tasks.predictions.check_prediction``, as for the worker)."""
     for i, value in enumerate(predictions):
-        if isinstance(value, bool):
-            ok = False
-        elif task.type == "multilabel_classification":
-            # A label set: distinct class indices, possibly none.
-            ok = (
-                isinstance(value, (list, tuple))
-                and len(set(value)) == len(value)
-                and all(
-                    isinstance(i, int)
-                    and not isinstance(i, bool)
-                    and 0 <= i < task.num_labels
-                    for i in value
-                )
-            )
-        elif task.labels is not None:
-            ok = isinstance(value, int) and 0 <= value < len(task.labels)
-        else:
-            ok = isinstance(value, (int, float)) and math.isfinite(value)
-        if not ok:
-            kind = (
-                f"a class index below {len(task.labels)}"
-                if task.labels is not None
-                else "a finite number"
-            )
-            if task.type == "multilabel_classification":
-                kind = f"a list of distinct class indices below {task.num_labels}"
-            raise UserError(
-                "scoring.invalid_prediction",
-                f"{task.name} {split}: prediction {i} is {value!r}, not {kind}",
-            )
+        check_prediction(task, value, where=f"{task.name} {split} row {i}")
 
 
 def score_predictions(

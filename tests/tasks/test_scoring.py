@@ -64,7 +64,7 @@ def test_out_of_range_class_prediction_is_refused(bad):
         score_predictions(
             get_task("glue/rte"), {"validation": [0, bad]}, {"validation": [0, 1]}
         )
-    assert caught.value.code == "scoring.invalid_prediction"
+    assert caught.value.code == "scoring.bad_predictions"
 
 
 def test_missing_split_or_length_mismatch_is_refused():
@@ -113,4 +113,4 @@ def test_multilabel_prediction_must_be_a_set_of_class_indices(bad):
     hoc = get_task("blurb/hoc")
     with pytest.raises(UserError) as caught:
         score_predictions(hoc, {"test": [[0], bad]}, {"test": [[0], [1]]})
-    assert caught.value.code == "scoring.invalid_prediction"
+    assert caught.value.code == "scoring.bad_predictions"
