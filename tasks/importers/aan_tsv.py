@@ -16,7 +16,7 @@ from typing import Any
 
 from tasks.dataset import Dataset
 from tasks.errors import ImportFormatError
-from tasks.importers.common import decode_utf8
+from tasks.importers.common import decode_utf8, split_files
 from tasks.specs import TaskSpec
 
 LABELS = {"0": 0, "1": 1, "0.0": 0, "1.0": 1}
@@ -70,16 +70,7 @@ class AanTsvImporter:
 
     def load(self, task: TaskSpec, folder: Path) -> Dataset:
         """Read every declared split; all must be present."""
-        splits = {}
-        for split in task.splits:
-            path = folder / task.files[split]
-            if not path.is_file():
-                raise ImportFormatError(
-                    "import.missing_file",
-                    f"missing: {task.name} needs its {split} split from this file",
-                    file=path,
-                )
-            splits[split] = read_aan(path)
+        splits = {split: read_aan(path) for split, path in split_files(task, folder)}
         return Dataset(task, splits)
 
 

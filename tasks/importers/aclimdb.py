@@ -19,7 +19,7 @@ from typing import Any
 
 from tasks.dataset import Dataset
 from tasks.errors import ImportFormatError
-from tasks.importers.common import decode_utf8
+from tasks.importers.common import decode_utf8, split_files
 from tasks.specs import TaskSpec
 
 CLASSES = (("neg", range(1, 5)), ("pos", range(7, 11)))
@@ -73,16 +73,10 @@ class AclImdbImporter:
 
     def load(self, task: TaskSpec, folder: Path) -> Dataset:
         """Read every declared split folder; all must be present."""
-        splits = {}
-        for split in task.splits:
-            path = folder / task.files[split]
-            if not path.is_dir():
-                raise ImportFormatError(
-                    "import.missing_file",
-                    f"missing: {task.name} needs its {split} split from this folder",
-                    file=path,
-                )
-            splits[split] = read_split(path)
+        splits = {
+            split: read_split(path)
+            for split, path in split_files(task, folder, kind="folder")
+        }
         return Dataset(task, splits)
 
 

@@ -24,6 +24,7 @@ import numpy as np
 
 from tasks.dataset import Dataset
 from tasks.errors import ImportFormatError
+from tasks.importers.common import missing_split
 from tasks.specs import TaskSpec
 
 RECORD = 1 + 3 * 1024
@@ -93,11 +94,7 @@ class CifarBinImporter:
             for name in names:
                 path = folder / name
                 if not path.is_file():
-                    raise ImportFormatError(
-                        "import.missing_file",
-                        f"missing: {task.name} needs its {split} split from this file",
-                        file=path,
-                    )
+                    raise missing_split(task, split, path)
                 rows += read_batch(path, first_idx=len(rows))
             splits[split] = rows
         return Dataset(task, splits)

@@ -1,4 +1,5 @@
-"""What every importer does the same way: decode a release file, parse a label cell.
+"""What every importer does the same way: find each split's file, decode a release
+file, parse a label cell.
 
 Text must be UTF-8; a file that is not says at which line it breaks. Class names
 become indices into the task's labels; numbers must be finite and, when the task
@@ -9,7 +10,7 @@ declares a range, inside it. A bad cell raises the importer's own error
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 
 from tasks.errors import ImportFormatError
@@ -49,3 +50,36 @@ def parse_label(
     if label_range is not None and not label_range[0] <= score <= label_range[1]:
         raise fail(f"score {score} outside {list(label_range)}")
     return score
+
+
+def missing_split(
+    task: TaskSpec, split: str, where: str | Path, *, kind: str = "file"
+) -> ImportFormatError:
+    """The error for a split whose file (or folder) is not where the task says."""
+    return ImportFormatError(
+        "import.missing_file",
+        f"missing: {task.name} needs its {split} split from this {kind}",
+        file=where,
+    )
+
+
+def split_files(
+    task: TaskSpec,
+    folder: Path,
+    *,
+    required: Iterable[str] | None = None,
+    kind: str = "file",
+) -> Iterator[tuple[str, Path]]:
+    """Each declared split of ``task`` with its path under ``folder``, in order.
+
+    A split whose file (``kind="folder"``: folder) is missing is an error naming it
+    when it is ``required`` (every split by default), and is left out otherwise.
+    """
+    needed = set(task.splits if required is None else required)
+    for split in task.splits:
+        path = folder / task.files[split]
+        present = path.is_dir() if kind == "folder" else path.is_file()
+        if present:
+            yield split, path
+        elif split in needed:
+            raise missing_split(task, split, path, kind=kind)

@@ -11,7 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from tasks.dataset import Dataset
-from tasks.errors import ImportFormatError
+from tasks.importers.common import split_files
 from tasks.specs import TaskSpec
 
 
@@ -25,16 +25,7 @@ class GlewJsonlImporter:
 
     def load(self, task: TaskSpec, folder: Path) -> Dataset:
         """Read every declared split's file; all must be present."""
-        files = {}
-        for split in task.splits:
-            path = folder / task.files[split]
-            if not path.is_file():
-                raise ImportFormatError(
-                    "import.missing_file",
-                    f"missing: {task.name} needs its {split} split from this file",
-                    file=path,
-                )
-            files[split] = path.read_bytes()
+        files = {split: path.read_bytes() for split, path in split_files(task, folder)}
         return Dataset.from_jsonl(task, files)
 
 

@@ -23,7 +23,7 @@ from typing import Any
 
 from tasks.dataset import Dataset
 from tasks.errors import ImportFormatError
-from tasks.importers.common import decode_utf8, parse_label
+from tasks.importers.common import decode_utf8, parse_label, split_files
 from tasks.specs import TaskSpec
 
 
@@ -142,16 +142,7 @@ class GlueTsvImporter:
         config = GlueTsvConfig.from_options(task.importer_options)
         required = task.eval_splits or task.test_splits
         splits: dict[str, list[dict[str, Any]]] = {}
-        for split in task.splits:
-            path = folder / task.files[split]
-            if not path.is_file():
-                if split in required:
-                    raise ImportFormatError(
-                        "import.missing_file",
-                        f"missing: {task.name} needs its {split} split from this file",
-                        file=path,
-                    )
-                continue
+        for split, path in split_files(task, folder, required=required):
             splits[split] = read_tsv(
                 path,
                 task=task,

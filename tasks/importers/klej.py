@@ -34,7 +34,7 @@ from typing import Any
 
 from tasks.dataset import Dataset
 from tasks.errors import ImportFormatError
-from tasks.importers.common import decode_utf8, parse_label
+from tasks.importers.common import decode_utf8, missing_split, parse_label
 from tasks.specs import TaskSpec
 
 # A KLEJ file is a few MiB; a zip member claiming more is refused unread.
@@ -194,11 +194,7 @@ class KlejImporter:
             elif split in task.eval_splits and config.dev_from_train:
                 carve = split
             elif split in task.eval_splits:
-                raise ImportFormatError(
-                    "import.missing_file",
-                    f"missing: {task.name} needs its {split} split from this file",
-                    file=source.where(name),
-                )
+                raise missing_split(task, split, source.where(name))
         if carve is not None:
             train = task.train_split
             assert train is not None  # check_options guarantees it

@@ -24,7 +24,7 @@ from typing import Any
 
 from tasks.dataset import Dataset
 from tasks.errors import ImportFormatError
-from tasks.importers.common import decode_utf8
+from tasks.importers.common import decode_utf8, split_files
 from tasks.specs import TaskSpec
 
 LAYOUTS = ("lra", "original")
@@ -153,16 +153,10 @@ class ListOpsImporter:
     def load(self, task: TaskSpec, folder: Path) -> Dataset:
         """Read every declared split; all must be present."""
         config = ListOpsConfig.from_options(dict(task.importer_options))
-        splits = {}
-        for split in task.splits:
-            path = folder / task.files[split]
-            if not path.is_file():
-                raise ImportFormatError(
-                    "import.missing_file",
-                    f"missing: {task.name} needs its {split} split from this file",
-                    file=path,
-                )
-            splits[split] = read_listops(path, layout=config.layout)
+        splits = {
+            split: read_listops(path, layout=config.layout)
+            for split, path in split_files(task, folder)
+        }
         return Dataset(task, splits)
 
 
