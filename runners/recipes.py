@@ -15,6 +15,8 @@ import dataclasses
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+# The task types a job spec may name: the contract owns the list.
+from runners.contract import TASK_TYPES
 from tasks.errors import UserError
 
 if TYPE_CHECKING:
@@ -26,18 +28,6 @@ SMALL_TASKS: frozenset[str] = frozenset(
     {"glue/rte", "glue/mrpc", "glue/stsb", "glue/cola", "glue/wnli"}
 )
 """Tasks whose dev scores swing with the seed, so ``standard`` runs five seeds."""
-
-TASK_TYPES: tuple[str, ...] = (
-    "classification",
-    "regression",
-    "multilabel_classification",
-)
-
-SCHEDULERS: tuple[str, ...] = ("linear", "rsqrt_decay")
-"""``linear``: warmup then linear decay to 0. ``rsqrt_decay``: LRA's "constant *
-linear_warmup * rsqrt_decay" (linear warmup over ``warmup_steps``, then the learning
-rate falls as 1/sqrt(step)); its ``learning_rate`` is the constant, so the peak rate
-is ``learning_rate / sqrt(warmup_steps)``."""
 
 LRA_SCHEDULE = "constant * linear_warmup * rsqrt_decay"
 
