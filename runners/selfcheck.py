@@ -20,6 +20,14 @@ import tempfile
 from pathlib import Path
 
 from kernels import numerics
+from runners.contract import (
+    DATA_DIR,
+    MODEL_DIR,
+    OUT_DIR,
+    SPEC_FILE,
+    LaunchSettings,
+    inside_job,
+)
 from runners.sandbox import (
     SandboxLimits,
     check_sandbox_available,
@@ -51,15 +59,16 @@ def check(*, unsandboxed: bool = False) -> dict:
     profile = numerics.requested_profile("fp32")
     with tempfile.TemporaryDirectory(prefix="glew-selfcheck-") as folder:
         job = Path(folder)
-        for name in ("model", "data", "out"):
+        for name in (MODEL_DIR, DATA_DIR, OUT_DIR):
             (job / name).mkdir()
-        (job / "model" / "probe.py").write_text(PROGRAM.format(profile=profile))
-        spec = {"spec_version": 1, "numerics": profile}
-        spec["threads"] = numerics.threads_for(profile, 1)
-        (job / "spec.json").write_text(json.dumps(spec))
+        (job / MODEL_DIR / "probe.py").write_text(PROGRAM.format(profile=profile))
+        # Only what the launcher reads: the probe is not a runners.execute job.
+        LaunchSettings(
+            numerics=profile, threads=numerics.threads_for(profile, 1)
+        ).write(job / SPEC_FILE)
         result = run_in_sandbox(
             job_dir=job,
-            argv=[sandbox_python(), "-s", "-P", "/job/model/probe.py"],
+            argv=[sandbox_python(), "-s", "-P", inside_job(MODEL_DIR, "probe.py")],
             limits=LIMITS,
             log_path=job / "probe.log",
             unsandboxed=unsandboxed,

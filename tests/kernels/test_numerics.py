@@ -12,6 +12,7 @@ fail: without the MKL shim, the emulated AMD CPU computes other bits.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import platform
@@ -24,12 +25,23 @@ import pytest
 import torch
 
 from kernels import numerics, precision
-from runners import sandbox
+from runners.contract import (
+    MODEL_DIR,
+    OUT_DIR,
+    SPEC_FILE,
+    JobData,
+    JobSpec,
+    LaunchSettings,
+    data_file,
+    inside_job,
+    predictions_file,
+)
 from runners.recipes import get_recipe
 from runners.sandbox import SandboxLimits, run_in_sandbox, sandbox_python
+from runners.sandbox.environment import numerics_env
 from tests.conftest import require_tool
+from tests.fixtures.jobs import read_measurements, write_sentiment_job
 from tests.fixtures.tiny_model import FIXTURE_TEXTS, build_tiny_model
-from tests.runners.test_execute import write_job
 
 REPO = Path(__file__).resolve().parents[2]
 X86 = platform.machine().lower() in ("x86_64", "amd64")
@@ -150,23 +162,19 @@ def _run_job(
     job = tmp_path / name
     smoke = get_recipe("smoke", task_name="glue/stsb", task_type="regression")
     recipe = smoke.to_dict() | {"eval_batch_size": 4, "max_steps": 6}
-    spec_path = write_job(job, model, task_type="regression", recipe=recipe)
-    spec = json.loads(spec_path.read_text())
-    spec.update(
-        model_dir="/job/model",
-        output_dir="/job/out",
-        data={
-            "train": "/job/data/train.jsonl",
-            "predict": {"validation": "/job/data/validation.jsonl"},
-        },
+    spec_path = write_sentiment_job(job, model, task_type="regression", recipe=recipe)
+    # The same job with the paths the sandbox sees, pinned as the worker pins it.
+    dataclasses.replace(
+        JobSpec.read(spec_path),
+        model_dir=inside_job(MODEL_DIR),
+        output_dir=inside_job(OUT_DIR),
+        data=JobData(
+            train=data_file("train"), predict={"validation": data_file("validation")}
+        ),
         threads=numerics.threads_for(profile, 1),
-    )
-    if profile is None:
-        spec.pop("numerics", None)
-    else:
-        spec["numerics"] = profile
-    spec_path.write_text(json.dumps(spec))
-    shutil.copytree(model, job / "model", dirs_exist_ok=True)
+        numerics=profile,
+    ).write(spec_path)
+    shutil.copytree(model, job / MODEL_DIR, dirs_exist_ok=True)
     wrap = ["qemu-x86_64", "-cpu", cpu] if cpu else []
     result = run_in_sandbox(
         job_dir=job,
@@ -177,7 +185,7 @@ def _run_job(
             "-P",
             "-m",
             "runners.execute",
-            "/job/spec.json",
+            inside_job(SPEC_FILE),
         ],
         limits=SandboxLimits(
             wall_seconds=900,
@@ -188,10 +196,9 @@ def _run_job(
         log_path=tmp_path / f"{name}.log",
     )
     assert result.ok, result.log_tail
-    lines = (job / "out" / "predictions" / "validation.jsonl").read_text()
+    lines = predictions_file(job / OUT_DIR, "validation").read_text()
     predictions = [json.loads(line)["prediction"] for line in lines.splitlines()]
-    measurements = json.loads((job / "out" / "measurements.json").read_text())
-    return predictions, measurements
+    return predictions, read_measurements(job)
 
 
 @pytest.mark.slow
@@ -252,13 +259,13 @@ def test_without_the_shim_an_amd_cpu_computes_other_bits() -> None:
 def test_the_sandbox_sets_the_pins_of_the_jobs_profile(tmp_path: Path) -> None:
     job = tmp_path / "job"
     job.mkdir()
-    (job / "spec.json").write_text(json.dumps({"numerics": numerics.PORTABLE_X86}))
-    env = sandbox._numerics_env(job, code_root="/glew")
+    LaunchSettings(numerics=numerics.PORTABLE_X86).write(job / SPEC_FILE)
+    env = numerics_env(job, code_root="/glew")
     shim = numerics.shim_path()
     assert env["LD_PRELOAD"] == f"/glew/{shim.relative_to(REPO)}"
     assert {k: env[k] for k in numerics.PINNED_ENVIRONMENT} == (
         numerics.PINNED_ENVIRONMENT
     )
-    assert sandbox._numerics_env(job, code_root=None)["LD_PRELOAD"] == str(shim)
-    (job / "spec.json").write_text(json.dumps({"numerics": "bf16"}))
-    assert sandbox._numerics_env(job, code_root="/glew") == {}
+    assert numerics_env(job, code_root=None)["LD_PRELOAD"] == str(shim)
+    LaunchSettings(numerics="bf16").write(job / SPEC_FILE)
+    assert numerics_env(job, code_root="/glew") == {}

@@ -18,6 +18,12 @@ from pathlib import Path
 import pytest
 
 from runners import sandbox
+from runners.contract import (
+    ERROR_PREFIX,
+    SPEC_FILE,
+    LaunchSettings,
+    parse_progress,
+)
 from runners.sandbox import (
     SandboxLimits,
     SandboxResult,
@@ -29,7 +35,7 @@ from runners.sandbox import (
 from tasks.errors import PlatformError
 from tests.conftest import require_tool
 
-REPO = Path(sandbox.__file__).resolve().parent.parent
+REPO = Path(sandbox.__file__).resolve().parents[2]
 LIMITS = SandboxLimits(
     wall_seconds=30, cpu_seconds=30, memory_bytes=2 << 30, max_file_bytes=10 << 20
 )
@@ -50,7 +56,7 @@ def _job(tmp_path: Path, program: str) -> Path:
     (job / "model").mkdir(parents=True)
     (job / "data").mkdir()
     (job / "out").mkdir()
-    (job / "spec.json").write_text(json.dumps({"spec_version": 1, "threads": 1}))
+    LaunchSettings(threads=1).write(job / SPEC_FILE)
     (job / "data" / "train.jsonl").write_text('{"idx": 0, "sentence": "hi"}\n')
     (job / "model" / "prog.py").write_text(textwrap.dedent(program))
     return job
@@ -285,11 +291,11 @@ def test_glew_error_line_becomes_the_reason(tmp_path: Path, needs_bwrap) -> None
     result, _ = _run(
         tmp_path,
         """
-        import json, sys
-        print('GLEW_ERROR {"code": "early.guess", "message": "not this one"}')
-        print("GLEW_ERROR " + json.dumps(
-            {"code": "model.bad_config", "message": "config.json has no num_labels"}
-        ), file=sys.stderr)
+        import sys
+        from runners.contract import format_error
+        print(format_error("early.guess", "not this one"))
+        print(format_error("model.bad_config", "config.json has no num_labels"),
+              file=sys.stderr)
         sys.exit(3)
         """,
     )
@@ -301,7 +307,8 @@ def test_glew_error_line_becomes_the_reason(tmp_path: Path, needs_bwrap) -> None
 def test_malformed_glew_error_line_falls_back_to_the_exit_status(
     tmp_path: Path, needs_bwrap
 ) -> None:
-    result, _ = _run(tmp_path, "import sys\nprint('GLEW_ERROR {oops')\nsys.exit(2)\n")
+    program = f"import sys\nprint({ERROR_PREFIX + '{oops'!r})\nsys.exit(2)\n"
+    result, _ = _run(tmp_path, program)
     assert result.reason_code == "sandbox.failed"
     assert result.reason == "exited with status 2"
 
@@ -311,15 +318,15 @@ def test_on_line_receives_every_line(tmp_path: Path, needs_bwrap) -> None:
     result, _ = _run(
         tmp_path,
         """
-        import json, sys
+        from runners.contract import format_progress
         for step in range(3):
-            print("GLEW_PROGRESS " + json.dumps({"stage": "train", "step": step}))
+            print(format_progress(stage="train", step=step))
         print("no newline at the end", end="")
         """,
         on_line=seen.append,
     )
     assert result.ok, result.log_tail
-    progress = [json.loads(x.split(" ", 1)[1]) for x in seen if "GLEW_PROGRESS" in x]
+    progress = [p for p in map(parse_progress, seen) if p is not None]
     assert [p["step"] for p in progress] == [0, 1, 2]
     assert seen[-1] == "no newline at the end"
 
@@ -327,7 +334,7 @@ def test_on_line_receives_every_line(tmp_path: Path, needs_bwrap) -> None:
 def test_log_is_capped_and_says_how_much_was_dropped(
     tmp_path: Path, needs_bwrap, monkeypatch
 ) -> None:
-    monkeypatch.setattr(sandbox, "LOG_CAP_BYTES", 10_000)
+    monkeypatch.setattr(sandbox.logs, "LOG_CAP_BYTES", 10_000)
     seen: list[str] = []
     result, _ = _run(
         tmp_path,
@@ -361,7 +368,7 @@ def test_missing_bwrap_fails_closed_with_a_plain_message(
     tmp_path: Path, monkeypatch
 ) -> None:
     monkeypatch.setenv("PATH", str(tmp_path / "empty"))
-    monkeypatch.setattr(sandbox, "_bwrap_ok", None)
+    monkeypatch.setattr(sandbox.bwrap, "_bwrap_ok", None)
     with pytest.raises(SandboxUnavailable) as excinfo:
         check_sandbox_available()
     assert isinstance(excinfo.value, PlatformError)
@@ -391,7 +398,7 @@ def test_bwrap_that_cannot_create_namespaces_is_reported(
     )
     fake.chmod(fake.stat().st_mode | stat.S_IEXEC)
     monkeypatch.setenv("PATH", str(fake.parent))
-    monkeypatch.setattr(sandbox, "_bwrap_ok", None)
+    monkeypatch.setattr(sandbox.bwrap, "_bwrap_ok", None)
     with pytest.raises(SandboxUnavailable, match="cannot create") as excinfo:
         check_sandbox_available()
     assert "No permissions to creating new namespace" in excinfo.value.message
