@@ -1,15 +1,16 @@
 """The in-sandbox program, run for real on a tiny model and tiny JSONL data.
 
 Each test writes a job folder in the layout the worker prepares
-(docs/interfaces.md) and calls ``main`` on its spec, so these tests pin the
-contract the worker relies on: predictions in input order, the measurement
-keys, progress lines, and one GLEW_ERROR line with a stable code on failure.
+(tests.fixtures.jobs, built on runners.contract) and calls ``main`` on its spec,
+so these tests pin what the worker relies on: predictions in input order, the
+measurement keys, progress lines, and one error line with a stable code on
+failure.
 """
 
 from __future__ import annotations
 
 import csv
-import json
+import dataclasses
 import math
 import re
 import shutil
@@ -24,43 +25,26 @@ import torch
 
 from kernels.precision import native_bf16
 from runners import execute, training
+from runners.contract import (
+    ERROR_PREFIX,
+    MEASUREMENT_KEYS,
+    JobSpec,
+)
 from runners.recipes import get_recipe
+from runners.training import loop
 from tasks import metrics
+from tests.fixtures.jobs import (
+    PREDICT_IDX,
+    SST2,
+    fixture_label,
+    glew_error,
+    progress_lines,
+    read_measurements,
+    read_predictions,
+    write_job,
+    write_sentiment_job,
+)
 from tests.fixtures.tiny_model import FIXTURE_TEXTS, build_tiny_model
-
-MEASUREMENT_KEYS = {
-    "params",
-    "trainable_params",
-    "train_seconds",
-    "train_examples",
-    "train_steps",
-    "train_examples_per_s",
-    "infer_seconds",
-    "infer_examples",
-    "infer_examples_per_s",
-    "infer_tokens_per_s",
-    "peak_memory_bytes",
-    "final_train_loss",
-    "device",
-    "versions",
-    "hardware",
-    # Measured on every run (runners/measure.py); null where not measurable.
-    "flops_per_example",
-    "latency_p50_ms",
-    "latency_p95_ms",
-    "energy_j",
-    "batch_invariant",
-    "batch_invariance",
-    "precision_used",
-    "attention_implementation",
-    "determinism",
-    "gradient_accumulation_steps",
-    "measurement_method",
-}
-
-# Rows to predict, in a deliberately unsorted idx order so "in input order" is
-# distinguishable from "sorted by idx" and from "sorted by length".
-PREDICT_IDX = [7, 45, 3, 59, 30, 12, 51, 0, 38, 22]
 
 
 @pytest.fixture(scope="module")
@@ -73,81 +57,10 @@ def regressor_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return build_tiny_model(tmp_path_factory.mktemp("reg"), FIXTURE_TEXTS, num_labels=1)
 
 
-def _write_jsonl(path: Path, rows: list[dict[str, Any]]) -> str:
-    path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
-    return str(path)
-
-
-def _label(idx: int, task_type: str) -> int | float:
-    positive = idx < 30
-    if task_type == "regression":
-        return 4.5 if positive else 0.5
-    return int(positive)
-
-
-def write_job(
-    job: Path,
-    model_dir: Path,
-    *,
-    task_type: str = "classification",
-    recipe: dict[str, Any] | None = None,
-    seed: int = 0,
-) -> Path:
-    """Lay out a job folder the way the worker does and return its spec path."""
-    data = job / "data"
-    data.mkdir(parents=True)
-    rows = [{"idx": i, "sentence": t} for i, t in enumerate(FIXTURE_TEXTS)]
-    train = [dict(r, label=_label(r["idx"], task_type)) for r in rows]
-    predict = [rows[i] for i in PREDICT_IDX]
-    if recipe is None:
-        recipe = get_recipe("smoke", task_name="glue/sst2", task_type=task_type)
-        recipe = recipe.to_dict() | {"eval_batch_size": 4}
-    regression = task_type == "regression"
-    spec = {
-        "spec_version": 1,
-        "evaluation_id": 1,
-        "task": {
-            "name": "glue/stsb" if regression else "glue/sst2",
-            "type": task_type,
-            "text_fields": ["sentence"],
-            "labels": None if regression else ["0", "1"],
-            "num_labels": 1 if regression else 2,
-        },
-        "recipe": recipe,
-        "seed": seed,
-        "model_dir": str(model_dir),
-        "data": {
-            "train": _write_jsonl(data / "train.jsonl", train),
-            "predict": {
-                "validation": _write_jsonl(data / "validation.jsonl", predict),
-                "test": _write_jsonl(data / "test.jsonl", predict[:3]),
-            },
-        },
-        "output_dir": str(job / "out"),
-        "threads": 1,
-    }
-    (job / "out").mkdir()
-    spec_path = job / "spec.json"
-    spec_path.write_text(json.dumps(spec), encoding="utf-8")
-    return spec_path
-
-
-def read_predictions(job: Path, split: str) -> list[dict[str, Any]]:
-    path = job / "out" / "predictions" / f"{split}.jsonl"
-    return [json.loads(line) for line in path.read_text().splitlines()]
-
-
-def glew_error(stderr: str) -> dict[str, Any]:
-    """The worker reads the last stderr line; it must be the GLEW_ERROR one."""
-    last = stderr.strip().splitlines()[-1]
-    assert last.startswith("GLEW_ERROR "), last
-    return json.loads(last.removeprefix("GLEW_ERROR "))
-
-
 def test_classification_predictions_cover_every_row_in_input_order(
     tmp_path: Path, classifier_dir: Path
 ) -> None:
-    assert execute.main([str(write_job(tmp_path, classifier_dir))]) == 0
+    assert execute.main([str(write_sentiment_job(tmp_path, classifier_dir))]) == 0
 
     validation = read_predictions(tmp_path, "validation")
     assert [p["idx"] for p in validation] == PREDICT_IDX
@@ -159,7 +72,7 @@ def test_classification_predictions_cover_every_row_in_input_order(
 def test_regression_predictions_are_floats_in_input_order(
     tmp_path: Path, regressor_dir: Path
 ) -> None:
-    spec = write_job(tmp_path, regressor_dir, task_type="regression")
+    spec = write_sentiment_job(tmp_path, regressor_dir, task_type="regression")
     assert execute.main([str(spec)]) == 0
 
     validation = read_predictions(tmp_path, "validation")
@@ -170,10 +83,10 @@ def test_regression_predictions_are_floats_in_input_order(
 def test_measurements_have_every_contract_key_with_sane_values(
     tmp_path: Path, classifier_dir: Path
 ) -> None:
-    assert execute.main([str(write_job(tmp_path, classifier_dir))]) == 0
+    assert execute.main([str(write_sentiment_job(tmp_path, classifier_dir))]) == 0
 
-    m = json.loads((tmp_path / "out" / "measurements.json").read_text())
-    assert MEASUREMENT_KEYS <= set(m)
+    m = read_measurements(tmp_path)
+    assert set(m) == MEASUREMENT_KEYS
     assert m["params"] == m["trainable_params"] > 10_000
     assert m["train_steps"] == 4  # smoke recipe: max_steps 4
     assert m["train_examples"] == 4 * 8
@@ -200,15 +113,13 @@ def test_progress_lines_are_printed_during_training(
     recipe = get_recipe("smoke", task_name="glue/sst2", task_type="classification")
     recipe_dict = recipe.to_dict() | {"max_steps": 25}
     assert (
-        execute.main([str(write_job(tmp_path, classifier_dir, recipe=recipe_dict))])
+        execute.main(
+            [str(write_sentiment_job(tmp_path, classifier_dir, recipe=recipe_dict))]
+        )
         == 0
     )
 
-    lines = [
-        json.loads(line.removeprefix("GLEW_PROGRESS "))
-        for line in capsys.readouterr().out.splitlines()
-        if line.startswith("GLEW_PROGRESS ")
-    ]
+    lines = progress_lines(capsys.readouterr().out)
     train = [p for p in lines if p["stage"] == "train"]
     assert [p["step"] for p in train] == [10, 20, 25]
     for line in train:
@@ -225,7 +136,9 @@ def test_same_spec_and_seed_give_identical_predictions(
 ) -> None:
     runs = []
     for name in ("first", "second"):
-        spec = write_job(tmp_path / name, regressor_dir, task_type="regression")
+        spec = write_sentiment_job(
+            tmp_path / name, regressor_dir, task_type="regression"
+        )
         assert execute.main([str(spec)]) == 0
         runs.append(read_predictions(tmp_path / name, "validation"))
     assert runs[0] == runs[1]
@@ -236,16 +149,19 @@ def test_same_classification_spec_gives_identical_predictions_and_scores(
 ) -> None:
     runs, scores = [], []
     for name in ("first", "second"):
-        assert execute.main([str(write_job(tmp_path / name, classifier_dir))]) == 0
+        assert (
+            execute.main([str(write_sentiment_job(tmp_path / name, classifier_dir))])
+            == 0
+        )
         predictions = read_predictions(tmp_path / name, "validation")
         runs.append(predictions)
-        references = [_label(p["idx"], "classification") for p in predictions]
+        references = [fixture_label(p["idx"], "classification") for p in predictions]
         scores.append(
             metrics.compute(
                 "accuracy", [p["prediction"] for p in predictions], references
             )
         )
-        m = json.loads((tmp_path / name / "out" / "measurements.json").read_text())
+        m = read_measurements(tmp_path / name)
         assert m["determinism"]["deterministic_algorithms"] is True
         assert m["determinism"]["seed"] == 0
     assert runs[0] == runs[1]
@@ -259,13 +175,15 @@ def test_tiny_model_learns_the_fixture_sentiment(
     recipe_dict = recipe.to_dict() | {"learning_rate": 3e-3, "epochs": 20}
     recipe_dict["batch_size"] = 8
     assert (
-        execute.main([str(write_job(tmp_path, classifier_dir, recipe=recipe_dict))])
+        execute.main(
+            [str(write_sentiment_job(tmp_path, classifier_dir, recipe=recipe_dict))]
+        )
         == 0
     )
 
     validation = read_predictions(tmp_path, "validation")
     right = sum(
-        p["prediction"] == _label(p["idx"], "classification") for p in validation
+        p["prediction"] == fixture_label(p["idx"], "classification") for p in validation
     )
     assert right / len(validation) >= 0.8
 
@@ -277,7 +195,7 @@ def test_folder_without_config_fails_as_bad_model(
     shutil.copytree(classifier_dir, model)
     (model / "config.json").unlink()
 
-    assert execute.main([str(write_job(tmp_path / "job", model))]) == 2
+    assert execute.main([str(write_sentiment_job(tmp_path / "job", model))]) == 2
     error = glew_error(capsys.readouterr().err)
     assert error["code"] == "execute.bad_model"
     assert "config.json" in error["message"]
@@ -290,7 +208,7 @@ def test_pickle_weights_are_refused(
     shutil.copytree(classifier_dir, model)
     (model / "model.safetensors").rename(model / "pytorch_model.bin")
 
-    assert execute.main([str(write_job(tmp_path / "job", model))]) == 2
+    assert execute.main([str(write_sentiment_job(tmp_path / "job", model))]) == 2
     assert glew_error(capsys.readouterr().err)["code"] == "execute.bad_model"
 
 
@@ -302,7 +220,7 @@ def test_folder_without_tokenizer_files_fails_as_bad_model(
     shutil.copy(classifier_dir / "config.json", model / "config.json")
     shutil.copy(classifier_dir / "model.safetensors", model / "model.safetensors")
 
-    assert execute.main([str(write_job(tmp_path / "job", model))]) == 2
+    assert execute.main([str(write_sentiment_job(tmp_path / "job", model))]) == 2
     error = glew_error(capsys.readouterr().err)
     assert error["code"] == "execute.bad_model"
     assert "tokenizer" in error["message"]
@@ -315,8 +233,8 @@ def test_architecture_only_folder_trains_from_scratch(
     shutil.copytree(classifier_dir, model)
     (model / "model.safetensors").unlink()
 
-    assert execute.main([str(write_job(tmp_path / "job", model))]) == 0
-    m = json.loads((tmp_path / "job" / "out" / "measurements.json").read_text())
+    assert execute.main([str(write_sentiment_job(tmp_path / "job", model))]) == 0
+    m = read_measurements(tmp_path / "job")
     assert m["from_scratch"] is True
     assert m["train_steps"] == 4
     assert len(read_predictions(tmp_path / "job", "validation")) == len(PREDICT_IDX)
@@ -325,10 +243,8 @@ def test_architecture_only_folder_trains_from_scratch(
 def test_wrong_spec_version_fails_as_bad_spec(
     tmp_path: Path, classifier_dir: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    spec_path = write_job(tmp_path, classifier_dir)
-    spec = json.loads(spec_path.read_text())
-    spec["spec_version"] = 2
-    spec_path.write_text(json.dumps(spec))
+    spec_path = write_sentiment_job(tmp_path, classifier_dir)
+    dataclasses.replace(JobSpec.read(spec_path), spec_version=2).write(spec_path)
 
     assert execute.main([str(spec_path)]) == 2
     error = glew_error(capsys.readouterr().err)
@@ -350,7 +266,7 @@ def test_out_of_memory_is_reported_with_its_own_code_and_exit(
         )
 
     monkeypatch.setattr(training, "predict_logits", no_memory)
-    assert execute.main([str(write_job(tmp_path, classifier_dir))]) == 3
+    assert execute.main([str(write_sentiment_job(tmp_path, classifier_dir))]) == 3
     error = glew_error(capsys.readouterr().err)
     assert error["code"] == "execute.out_of_memory"
     assert "out of memory at batch" in error["message"]
@@ -365,8 +281,9 @@ def test_out_of_memory_in_training_names_the_step_batch_size_and_peak(
     def no_memory(*args: Any, **kwargs: Any) -> None:
         raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 2 GiB")
 
-    monkeypatch.setattr(training, "forward", no_memory)
-    assert execute.main([str(write_job(tmp_path, classifier_dir))]) == 3
+    # Replaced where the training loop calls it.
+    monkeypatch.setattr(loop, "forward", no_memory)
+    assert execute.main([str(write_sentiment_job(tmp_path, classifier_dir))]) == 3
     error = glew_error(capsys.readouterr().err)
     assert error["code"] == "execute.out_of_memory"
     assert re.fullmatch(
@@ -376,12 +293,7 @@ def test_out_of_memory_in_training_names_the_step_batch_size_and_peak(
 
 
 def _train_progress(out: str) -> list[dict[str, Any]]:
-    lines = [
-        json.loads(line.removeprefix("GLEW_PROGRESS "))
-        for line in out.splitlines()
-        if line.startswith("GLEW_PROGRESS ")
-    ]
-    return [p for p in lines if p["stage"] == "train"]
+    return [p for p in progress_lines(out) if p["stage"] == "train"]
 
 
 def test_gradient_accumulation_keeps_the_effective_batch_and_counts_optimizer_steps(
@@ -396,8 +308,11 @@ def test_gradient_accumulation_keeps_the_effective_batch_and_counts_optimizer_st
             "gradient_accumulation_steps": accumulation,
         }
         job = tmp_path / f"b{batch}x{accumulation}"
-        assert execute.main([str(write_job(job, classifier_dir, recipe=recipe))]) == 0
-        m = json.loads((job / "out" / "measurements.json").read_text())
+        assert (
+            execute.main([str(write_sentiment_job(job, classifier_dir, recipe=recipe))])
+            == 0
+        )
+        m = read_measurements(job)
         runs[accumulation] = m
         progress = _train_progress(capsys.readouterr().out)
         assert [p["step"] for p in progress] == [10, 12]
@@ -421,8 +336,13 @@ def test_gradient_accumulation_schedules_epochs_by_effective_batch(
         "batch_size": 4,
         "gradient_accumulation_steps": 2,
     }
-    assert execute.main([str(write_job(tmp_path, classifier_dir, recipe=recipe))]) == 0
-    m = json.loads((tmp_path / "out" / "measurements.json").read_text())
+    assert (
+        execute.main(
+            [str(write_sentiment_job(tmp_path, classifier_dir, recipe=recipe))]
+        )
+        == 0
+    )
+    m = read_measurements(tmp_path)
     assert m["train_steps"] == math.ceil(len(FIXTURE_TEXTS) / 8)
     assert m["train_examples"] == len(FIXTURE_TEXTS)
 
@@ -436,7 +356,9 @@ def test_fp32_and_bf16_recipes_run_and_record_how_they_computed(
 ) -> None:
     smoke = get_recipe("smoke", task_name="glue/sst2", task_type="classification")
     recipe = smoke.to_dict() | {"precision": precision, "eval_batch_size": 4}
-    status = execute.main([str(write_job(tmp_path, classifier_dir, recipe=recipe))])
+    status = execute.main(
+        [str(write_sentiment_job(tmp_path, classifier_dir, recipe=recipe))]
+    )
     if precision == "bf16" and not native_bf16(torch.device("cpu")):
         # bf16 never falls back to fp32: the job is refused with a plain reason.
         assert status == execute.EXIT_BAD_INPUT
@@ -444,7 +366,7 @@ def test_fp32_and_bf16_recipes_run_and_record_how_they_computed(
         assert error["code"] == "numerics.bf16_unavailable"
         return
     assert status == 0
-    m = json.loads((tmp_path / "out" / "measurements.json").read_text())
+    m = read_measurements(tmp_path)
     assert m["precision_used"] == precision
     # Run outside the platform's launcher (no spec numerics): it records what it
     # computed in, unpinned.
@@ -471,7 +393,12 @@ def test_unsupported_recipe_values_fail_as_bad_spec(
 ) -> None:
     smoke = get_recipe("smoke", task_name="glue/sst2", task_type="classification")
     recipe = smoke.to_dict() | {key: value}
-    assert execute.main([str(write_job(tmp_path, classifier_dir, recipe=recipe))]) == 2
+    assert (
+        execute.main(
+            [str(write_sentiment_job(tmp_path, classifier_dir, recipe=recipe))]
+        )
+        == 2
+    )
     error = glew_error(capsys.readouterr().err)
     assert error["code"] == "execute.bad_spec"
     assert key in error["message"]
@@ -487,7 +414,7 @@ def test_unexpected_failure_is_reported_as_crashed(
         raise ValueError("something broke")
 
     monkeypatch.setattr(training, "predict_logits", broken)
-    assert execute.main([str(write_job(tmp_path, classifier_dir))]) == 1
+    assert execute.main([str(write_sentiment_job(tmp_path, classifier_dir))]) == 1
     captured = capsys.readouterr().err
     assert "Traceback" in captured
     error = glew_error(captured)
@@ -500,7 +427,7 @@ def test_unexpected_failure_is_reported_as_crashed(
 def test_runs_as_a_module_in_its_own_process(
     tmp_path: Path, classifier_dir: Path
 ) -> None:
-    spec = write_job(tmp_path, classifier_dir)
+    spec = write_sentiment_job(tmp_path, classifier_dir)
     done = subprocess.run(
         [sys.executable, "-m", "runners.execute", str(spec)],
         capture_output=True,
@@ -508,16 +435,16 @@ def test_runs_as_a_module_in_its_own_process(
         timeout=300,
     )
     assert done.returncode == 0, done.stderr
-    assert "GLEW_PROGRESS " in done.stdout
-    assert "GLEW_ERROR" not in done.stderr
+    assert progress_lines(done.stdout)
+    assert ERROR_PREFIX not in done.stderr
     assert [p["idx"] for p in read_predictions(tmp_path, "validation")] == PREDICT_IDX
-    assert (tmp_path / "out" / "measurements.json").is_file()
+    assert set(read_measurements(tmp_path)) == MEASUREMENT_KEYS
 
 
 def test_module_exits_non_zero_on_a_bad_model(tmp_path: Path) -> None:
     model = tmp_path / "empty-model"
     model.mkdir()
-    spec = write_job(tmp_path / "job", model)
+    spec = write_sentiment_job(tmp_path / "job", model)
     done = subprocess.run(
         [sys.executable, "-m", "runners.execute", str(spec)],
         capture_output=True,
@@ -548,35 +475,16 @@ def test_minilm_quick_recipe_learns_sst2(tmp_path: Path) -> None:
     if not sst2.is_dir():
         pytest.skip("the GLUE SST-2 release files are not on this machine")
     train, dev = _read_sst2(sst2 / "train.tsv"), _read_sst2(sst2 / "dev.tsv")
-    data = tmp_path / "data"
-    data.mkdir()
     recipe = get_recipe("quick", task_name="glue/sst2", task_type="classification")
-    spec = {
-        "spec_version": 1,
-        "task": {
-            "name": "glue/sst2",
-            "type": "classification",
-            "text_fields": ["sentence"],
-            "labels": ["0", "1"],
-            "num_labels": 2,
-        },
-        "recipe": recipe.to_dict(),
-        "seed": 0,
-        "model_dir": str(model_dir),
-        "data": {
-            "train": _write_jsonl(data / "train.jsonl", train),
-            "predict": {
-                "validation": _write_jsonl(
-                    data / "validation.jsonl",
-                    [{k: v for k, v in r.items() if k != "label"} for r in dev],
-                )
-            },
-        },
-        "output_dir": str(tmp_path / "out"),
-        "threads": 2,
-    }
-    spec_path = tmp_path / "spec.json"
-    spec_path.write_text(json.dumps(spec))
+    spec_path = write_job(
+        tmp_path,
+        model_dir,
+        task=SST2,
+        recipe=recipe.to_dict(),
+        train=train,
+        predict={"validation": dev},
+        threads=2,
+    )
 
     start = time.perf_counter()
     assert execute.main([str(spec_path)]) == 0
@@ -585,7 +493,7 @@ def test_minilm_quick_recipe_learns_sst2(tmp_path: Path) -> None:
     predictions = read_predictions(tmp_path, "validation")
     labels = {r["idx"]: r["label"] for r in dev}
     accuracy = sum(p["prediction"] == labels[p["idx"]] for p in predictions) / len(dev)
-    m = json.loads((tmp_path / "out" / "measurements.json").read_text())
+    m = read_measurements(tmp_path)
     print(f"MiniLM quick SST-2: accuracy {accuracy:.4f}, {seconds:.1f} s, {m}")
     assert m["train_examples"] == 2000
     assert accuracy > 0.75

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import contextlib
 import io
-import json
 from pathlib import Path
 from typing import Any
 
@@ -16,26 +15,15 @@ import pytest
 import torch
 
 from runners import execute, measure
+from runners.contract import MEASUREMENT_KEYS
 from runners.recipes import get_recipe
+from tests.fixtures.jobs import (
+    PREDICT_IDX,
+    progress_lines,
+    read_measurements,
+    write_sentiment_job,
+)
 from tests.fixtures.tiny_model import FIXTURE_TEXTS, build_tiny_model
-from tests.runners.test_execute import PREDICT_IDX, write_job
-
-NEW_KEYS = {
-    "flops_per_example",
-    "latency_p50_ms",
-    "latency_p95_ms",
-    "latency_examples",
-    "energy_j",
-    "batch_invariant",
-    "batch_invariance",
-    "precision_used",
-    "attention_implementation",
-    "determinism",
-    "train_batch_size",
-    "gradient_accumulation_steps",
-    "eval_batch_size",
-    "measurement_method",
-}
 
 needs_cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
 
@@ -44,14 +32,8 @@ def _run(job: Path, model_dir: Path, **kwargs: Any) -> tuple[dict[str, Any], lis
     """Run one job; return its measurements and progress lines."""
     out = io.StringIO()
     with contextlib.redirect_stdout(out):
-        assert execute.main([str(write_job(job, model_dir, **kwargs))]) == 0
-    progress = [
-        json.loads(line.removeprefix("GLEW_PROGRESS "))
-        for line in out.getvalue().splitlines()
-        if line.startswith("GLEW_PROGRESS ")
-    ]
-    measurements = json.loads((job / "out" / "measurements.json").read_text())
-    return measurements, progress
+        assert execute.main([str(write_sentiment_job(job, model_dir, **kwargs))]) == 0
+    return read_measurements(job), progress_lines(out.getvalue())
 
 
 @pytest.fixture(scope="module")
@@ -62,7 +44,7 @@ def classifier_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict, list
 
 def test_every_measured_key_is_written(classifier_run: tuple[dict, list]) -> None:
     m, _ = classifier_run
-    assert NEW_KEYS <= set(m)
+    assert set(m) == MEASUREMENT_KEYS
     for key in ("params", "flops_per_example", "latency_ms", "energy_j"):
         assert m["measurement_method"][key]
 

@@ -8,19 +8,21 @@ tasks (rows longer than the model takes), each run end to end through
 
 from __future__ import annotations
 
-import json
+import dataclasses
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Any
 
 import pytest
 
 from runners import execute, training
+from runners.contract import TaskInputs
 from runners.recipes import get_recipe
 from tasks.generators import generate_task
 from tasks.generators.listops import ListOpsConfig
 from tasks.registry import get_task
 from tasks.vocab import get_vocabulary
+from tests.fixtures import jobs
+from tests.fixtures.jobs import glew_error, read_measurements, read_predictions
 from tests.fixtures.tiny_model import FIXTURE_TEXTS, build_tiny_model
 
 TINY_LISTOPS = ListOpsConfig(max_depth=3, max_args=4, min_length=5, max_length=40)
@@ -46,83 +48,26 @@ def write_config_model(dest: Path, **overrides: Any) -> Path:
 def write_job(
     job: Path,
     model_dir: Path,
-    task: dict[str, Any],
+    task: TaskInputs,
     recipe: dict[str, Any],
     train: list[dict[str, Any]],
     predict: dict[str, list[dict[str, Any]]],
 ) -> Path:
     """A job folder as the worker lays it out (labels stripped from predicted rows)."""
-    data = job / "data"
-    data.mkdir(parents=True)
-
-    def jsonl(name: str, rows: list[dict[str, Any]]) -> str:
-        path = data / f"{name}.jsonl"
-        path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
-        return str(path)
-
-    spec = {
-        "spec_version": 1,
-        "evaluation_id": 1,
-        "task": task,
-        "recipe": recipe,
-        "seed": 0,
-        "model_dir": str(model_dir),
-        "data": {
-            "train": jsonl("train", train),
-            "predict": {
-                split: jsonl(split, [_unlabelled(r) for r in rows])
-                for split, rows in predict.items()
-            },
-        },
-        "output_dir": str(job / "out"),
-        "threads": 1,
-    }
-    (job / "out").mkdir()
-    path = job / "spec.json"
-    path.write_text(json.dumps(spec), encoding="utf-8")
-    return path
+    return jobs.write_job(
+        job, model_dir, task=task, recipe=recipe, train=train, predict=predict
+    )
 
 
-def job_task(name: str, **changes: Any) -> dict[str, Any]:
+def job_task(name: str, **changes: Any) -> TaskInputs:
     """The spec's task object for a catalogue task, as the worker writes it."""
-    spec = get_task(name)
-    return {
-        "name": spec.name,
-        "type": spec.type,
-        "text_fields": list(spec.text_fields),
-        "labels": list(spec.labels) if spec.labels else None,
-        "num_labels": spec.num_labels,
-        "multi_label": spec.type == "multilabel_classification",
-        "vocabulary": spec.vocabulary,
-        "two_tower": spec.two_tower,
-        "long_context": bool(spec.long_context),
-        "fixed_recipe": dict(spec.fixed_recipe) or None,
-    } | changes
+    return dataclasses.replace(TaskInputs.from_task(get_task(name)), **changes)
 
 
 def smoke(name: str, **changes: Any) -> dict[str, Any]:
     task = get_task(name)
     recipe = get_recipe("smoke", task_name=name, task_type=task.type)
     return recipe.to_dict() | changes
-
-
-def _unlabelled(row: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in row.items() if k != "label"}
-
-
-def predictions(job: Path, split: str) -> list[dict[str, Any]]:
-    path = job / "out" / "predictions" / f"{split}.jsonl"
-    return [json.loads(line) for line in path.read_text().splitlines()]
-
-
-def measurements(job: Path) -> dict[str, Any]:
-    return json.loads((job / "out" / "measurements.json").read_text())
-
-
-def glew_error(stderr: str) -> dict[str, Any]:
-    last = stderr.strip().splitlines()[-1]
-    assert last.startswith("GLEW_ERROR "), last
-    return json.loads(last.removeprefix("GLEW_ERROR "))
 
 
 # --- recipes -------------------------------------------------------------------------
@@ -196,10 +141,10 @@ def test_listops_trains_a_config_only_model_on_the_task_vocabulary(
     )
 
     assert execute.main([str(spec)]) == 0
-    test = predictions(tmp_path / "job", "test")
+    test = read_predictions(tmp_path / "job", "test")
     assert [p["idx"] for p in test] == [r["idx"] for r in data["test"]]
     assert all(type(p["prediction"]) is int and 0 <= p["prediction"] < 10 for p in test)
-    m = measurements(tmp_path / "job")
+    m = read_measurements(tmp_path / "job")
     assert m["from_scratch"] is True
     assert m["train_steps"] == 4
     assert m["truncated_rows"] == {"train": 0, "test": 0}
@@ -221,8 +166,10 @@ def test_pathfinder_reads_pixels(tmp_path: Path) -> None:
     )
 
     assert execute.main([str(spec)]) == 0
-    assert [p["prediction"] in (0, 1) for p in predictions(tmp_path / "job", "test")]
-    m = measurements(tmp_path / "job")
+    assert [
+        p["prediction"] in (0, 1) for p in read_predictions(tmp_path / "job", "test")
+    ]
+    m = read_measurements(tmp_path / "job")
     assert m["train_steps"] == 2
     assert m["truncated_rows"] == {"train": 0, "test": 0}
 
@@ -306,10 +253,10 @@ def test_retrieval_encodes_each_document_with_one_shared_encoder(
     )
 
     assert execute.main([str(spec)]) == 0
-    test = predictions(tmp_path / "job", "test")
+    test = read_predictions(tmp_path / "job", "test")
     assert [p["idx"] for p in test] == [0, 1, 2, 3, 4]
     assert all(type(p["prediction"]) is int and p["prediction"] in (0, 1) for p in test)
-    m = measurements(tmp_path / "job")
+    m = read_measurements(tmp_path / "job")
     assert m["execution_path"] == "padded"
     # Documents longer than 32 bytes are cut, each tower on its own.
     assert m["truncated_rows"]["train"] == len(RETRIEVAL_ROWS)
@@ -354,6 +301,15 @@ def test_two_tower_model_has_a_seeded_head_over_the_base_encoder(
 
 # --- BLURB HoC: multi-label -----------------------------------------------------------
 
+HOC = TaskInputs(
+    name="blurb/hoc",
+    type="multilabel_classification",
+    text_fields=("text",),
+    num_labels=3,
+    labels=("a", "b", "c"),
+    multi_label=True,
+)
+
 
 def _multi_label_rows() -> list[dict[str, Any]]:
     """Positive sentences carry classes {0, 2}, negative ones {1}: learnable."""
@@ -369,20 +325,13 @@ def test_multi_label_predictions_are_sorted_lists_of_class_indices(
 ) -> None:
     model = build_tiny_model(tmp_path / "model", FIXTURE_TEXTS, num_labels=3)
     rows = _multi_label_rows()
-    task = {
-        "name": "blurb/hoc",
-        "type": "multilabel_classification",
-        "text_fields": ["text"],
-        "labels": ["a", "b", "c"],
-        "num_labels": 3,
-        "multi_label": True,
-    }
+    task = HOC
     recipe = smoke("glue/sst2", learning_rate=3e-3, max_steps=30, eval_batch_size=4)
     test_rows = rows[6:18]
     spec = write_job(tmp_path / "job", model, task, recipe, rows, {"test": test_rows})
 
     assert execute.main([str(spec)]) == 0
-    test = predictions(tmp_path / "job", "test")
+    test = read_predictions(tmp_path / "job", "test")
     assert [p["idx"] for p in test] == [r["idx"] for r in test_rows]
     for p in test:
         value = p["prediction"]
@@ -393,7 +342,7 @@ def test_multi_label_predictions_are_sorted_lists_of_class_indices(
     # Not higher: thread counts set by other tests change float reduction order.
     right = sum(p["prediction"] == rows[p["idx"]]["label"] for p in test)
     assert right >= 5
-    m = measurements(tmp_path / "job")
+    m = read_measurements(tmp_path / "job")
     assert m["batch_invariant"] is True
     assert m["final_train_loss"] > 0
 
@@ -403,34 +352,13 @@ def test_multi_label_rows_with_a_repeated_class_fail_as_bad_data(
 ) -> None:
     model = build_tiny_model(tmp_path / "model", FIXTURE_TEXTS, num_labels=3)
     rows = [{"idx": 0, "text": "a film", "label": [1, 1]}]
-    task = {
-        "name": "blurb/hoc",
-        "type": "multilabel_classification",
-        "text_fields": ["text"],
-        "labels": ["a", "b", "c"],
-        "num_labels": 3,
-    }
+    task = HOC
     spec = write_job(
         tmp_path / "job", model, task, smoke("glue/sst2"), rows, {"test": rows}
     )
 
     assert execute.main([str(spec)]) == 2
     assert glew_error(capsys.readouterr().err)["code"] == "execute.bad_data"
-
-
-def test_worker_accepts_multi_label_predictions_as_lists_of_unique_indices(
-    settings: Any,
-) -> None:
-    from runners.worker import _check_value
-    from tasks.errors import UserError
-
-    spec = SimpleNamespace(type="multilabel_classification", num_labels=3)
-    assert _check_value([2, 0], spec=spec, where="test line 1") == [0, 2]
-    assert _check_value([], spec=spec, where="test line 1") == []
-    for bad in (1, [3], [1, 1], [True], ["0"], None):
-        with pytest.raises(UserError) as caught:
-            _check_value(bad, spec=spec, where="test line 1")
-        assert caught.value.code == "scoring.bad_predictions"
 
 
 # --- long context ---------------------------------------------------------------------
@@ -462,13 +390,13 @@ def test_long_context_rows_are_cut_at_the_model_maximum_and_counted(
     )
 
     assert execute.main([str(spec)]) == 0
-    assert [p["idx"] for p in predictions(tmp_path / "job", "validation_1k")] == [
+    assert [p["idx"] for p in read_predictions(tmp_path / "job", "validation_1k")] == [
         0,
         1,
         2,
         3,
     ]
-    m = measurements(tmp_path / "job")
+    m = read_measurements(tmp_path / "job")
     assert m["model_max_length"] == 128
     assert m["max_length_used"] == 128
     assert m["truncated_rows"] == {"train": 6, "validation_1k": 4, "validation_2k": 2}
