@@ -2,9 +2,9 @@
 
 A leaderboard read by many people at once is the same bytes for each anonymous
 visitor until a row, the suite's data or a task version changes; the key carries the
-suites' stamps (``boards.suite_stamp``), so a change makes a new key and nothing is
-ever served stale. Only anonymous requests are cached: pages for a signed-in user
-carry their name and a CSRF token.
+suites' stamps (``standings.cache.suite_stamp``), so a change makes a new key and
+nothing is ever served stale. Only anonymous requests are cached: pages for a
+signed-in user carry their name and a CSRF token.
 """
 
 from collections.abc import Callable

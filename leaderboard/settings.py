@@ -53,6 +53,7 @@ INSTALLED_APPS = [
     "leaderboard.accounts",
     "leaderboard.catalogue",
     "leaderboard.submissions",
+    "leaderboard.standings",
     "leaderboard.pages",
 ]
 

@@ -1,11 +1,15 @@
 // Charts of a suite leaderboard (plotly, served locally): the Pareto chart of score
 // against an efficiency measure, the utility re-ranking, and, when such results
-// exist, clean-vs-adversarial bars and score-vs-length curves.
+// exist, clean-vs-adversarial bars and score-vs-length curves. A leaderboard row is
+// a submission in one numerics profile, so the robustness and length series are
+// per row and named with their profile.
 (function () {
   const holder = document.getElementById("chart-data");
   if (!holder) return;
   const data = JSON.parse(holder.textContent);
   const pct = (v) => (v == null ? null : 100 * v);
+  const rowKey = (p) => p.id + ":" + (p.numerics || "");
+  const rowName = (p) => (p.numerics ? p.name + " · " + p.numerics : p.name);
   const logScaled = new Set(["params", "peak_memory_bytes", "latency_p50_ms"]);
 
   // --- Pareto chart --------------------------------------------------------------
@@ -109,11 +113,12 @@
   // --- Robustness: clean vs adversarial ------------------------------------------
   const adv = document.getElementById("adversarial");
   if (adv && window.Plotly && data.adversarial && data.adversarial.length) {
-    const names = [...new Set(data.adversarial.map((p) => p.name))];
+    const rows = [...new Set(data.adversarial.map(rowKey))];
     const traces = [];
-    names.forEach((name) => {
-      const mine = data.adversarial.filter((p) => p.name === name);
-      traces.push({ type: "bar", name: name + " (clean)", x: mine.map((p) => p.task), y: mine.map((p) => pct(p.clean)) });
+    rows.forEach((key) => {
+      const mine = data.adversarial.filter((p) => rowKey(p) === key);
+      const name = rowName(mine[0]);
+      traces.push({ type: "bar", name: name + " (clean)", x: mine.map((p) => p.task), y: mine.map((p) => pct(p.clean)), customdata: mine.map((p) => p.clean_task), hovertemplate: "%{customdata}: %{y:.1f}<extra></extra>" });
       traces.push({ type: "bar", name: name + " (adversarial)", x: mine.map((p) => p.task), y: mine.map((p) => pct(p.adversarial)) });
     });
     Plotly.newPlot(adv, traces, { barmode: "group", height: 380, margin: { t: 20 }, yaxis: { title: { text: "score" } } }, { displaylogo: false });
@@ -122,7 +127,7 @@
   // --- Long context: score vs length ---------------------------------------------
   const len = document.getElementById("lengths");
   if (len && window.Plotly && data.lengths && data.lengths.length) {
-    const traces = data.lengths.map((c) => ({ type: "scatter", mode: "lines+markers", name: c.name, x: c.x, y: c.y.map(pct) }));
+    const traces = data.lengths.map((c) => ({ type: "scatter", mode: "lines+markers", name: rowName(c), x: c.x, y: c.y.map(pct) }));
     Plotly.newPlot(len, traces, { height: 380, margin: { t: 20 }, xaxis: { title: { text: "context length (tokens)" }, type: "log" }, yaxis: { title: { text: "score" } } }, { displaylogo: false });
   }
 })();

@@ -7,13 +7,9 @@ from django.urls import reverse
 from rest_framework import serializers
 
 from leaderboard.catalogue.models import DatasetVersion, Suite
+from leaderboard.standings.robustness import robustness_gaps
 from leaderboard.submissions.models import Evaluation, Submission
-from leaderboard.submissions.selectors import (
-    LeaderboardRow,
-    evaluation_drift,
-    evaluation_drift_note,
-    robustness_gaps,
-)
+from leaderboard.submissions.selectors import evaluation_drift, evaluation_drift_note
 
 
 class SubmissionCreateInput(serializers.Serializer):
@@ -78,35 +74,9 @@ def submission_data(
             reverse("submission-detail", args=[submission.pk])
         ),
         "evaluations": [evaluation_data(e) for e in evaluations],
-        # Per AdvGLUE task and seed: GLUE dev score, AdvGLUE score and their gap.
+        # Per evaluation-only task and seed (AdvGLUE): its clean counterpart's score
+        # (the task its model was fine-tuned on), its own score and their gap.
         "robustness": robustness_gaps(submission),
-    }
-
-
-def leaderboard_data(suite: Suite, rows: list[LeaderboardRow]) -> dict:
-    return {
-        "suite": suite.slug,
-        "rows": [
-            {
-                "rank": row.rank,
-                "submission": row.submission.pk,
-                "name": row.submission.name,
-                "owner": row.submission.owner.username,
-                "is_baseline": row.submission.is_baseline,
-                "score": row.score,
-                "tasks": {name: cell.mean for name, cell in row.tasks.items()},
-                "task_details": {
-                    name: {
-                        "mean": cell.mean,
-                        "std": cell.std,
-                        "seeds": cell.n,
-                        "per_seed": cell.per_seed,
-                    }
-                    for name, cell in row.tasks.items()
-                },
-            }
-            for row in rows
-        ],
     }
 
 

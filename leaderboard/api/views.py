@@ -14,11 +14,15 @@ from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from leaderboard import boards, ratelimit
+from leaderboard import ratelimit
 from leaderboard.api import serializers as s
 from leaderboard.catalogue import services as catalogue_services
 from leaderboard.catalogue.selectors import suite_get, suite_list, task_get
 from leaderboard.response_cache import cached_anonymous
+from leaderboard.standings.board import Filters, task_rows
+from leaderboard.standings.cache import suite_board, suite_stamp
+from leaderboard.standings.compare import compare_data
+from leaderboard.standings.exports import board_csv, board_data
 from leaderboard.submissions import exports, selectors, services
 from leaderboard.submissions.models import Evaluation
 from tasks.errors import UserError
@@ -264,7 +268,7 @@ class CompareView(APIView):
             selectors.submission_get(submission_id=int(i), user=request.user)
             for i in ids
         ]
-        return Response(boards.compare_data(submissions))
+        return Response(compare_data(submissions))
 
 
 class SubmissionCancelView(APIView):
@@ -301,6 +305,7 @@ class LeaderboardView(APIView):
                 "max_params",
                 "recipe",
                 "device",
+                "numerics",
                 "baselines",
                 "all",
             )
@@ -315,28 +320,28 @@ class LeaderboardView(APIView):
         suite_obj = suite_get(suite)
         return cached_anonymous(
             request,
-            stamps=[boards.suite_stamp(suite_obj), request.accepted_renderer.format],
+            stamps=[suite_stamp(suite_obj), request.accepted_renderer.format],
             build=lambda: self._answer(request, suite_obj),
         )
 
     def _answer(self, request, suite_obj):
-        board = boards.suite_board(
+        board = suite_board(
             suite=suite_obj,
             user=request.user,
-            filters=boards.Filters.from_query(request.query_params),
+            filters=Filters.from_query(request.query_params),
             sort=request.query_params.get("sort", "rank"),
             direction=request.query_params.get("dir", ""),
         )
         if request.accepted_renderer.format == "csv":
             return _attachment(
-                boards.board_csv(board).encode(),
+                board_csv(board).encode(),
                 filename=f"glew-{suite_obj.slug}-leaderboard.csv",
                 content_type="text/csv; charset=utf-8",
             )
         limit, offset = _paging(request.query_params)
         return HttpResponse(
             json.dumps(
-                boards.board_data(board, limit=limit, offset=offset),
+                board_data(board, limit=limit, offset=offset),
                 cls=DjangoJSONEncoder,
             ),
             content_type="application/json",
@@ -378,8 +383,8 @@ class TaskDetailView(APIView):
     )
     def get(self, request, suite: str, task: str):
         task_obj = task_get(f"{suite}/{task}")
-        board = boards.suite_board(suite=task_obj.suite, user=request.user)
-        return Response(s.task_data(task_obj, boards.task_rows(board, task_obj)))
+        board = suite_board(suite=task_obj.suite, user=request.user)
+        return Response(s.task_data(task_obj, task_rows(board, task_obj)))
 
 
 class TaskDownloadView(APIView):

@@ -10,6 +10,7 @@ from django.core.files.storage import default_storage
 from django.db import transaction
 
 from leaderboard.catalogue.models import DatasetVersion, Suite, Task
+from leaderboard.catalogue.signals import suite_changed
 from tasks import registry
 from tasks.dataset import Dataset
 from tasks.importers import load_task
@@ -25,10 +26,9 @@ def _task_spec_json(spec: TaskSpec) -> dict:
 
 
 def _refresh_leaderboard(suite: Suite) -> None:
-    """The suite's precomputed leaderboard depends on which tasks have data."""
-    from leaderboard.submissions.standings import leaderboard_refresh_suite
-
-    leaderboard_refresh_suite(suite=suite)
+    """The suite's precomputed leaderboard depends on which tasks have data and on
+    their versions: tell its subscribers (the standings), whoever they are."""
+    suite_changed.send(sender=Suite, suite=suite)
 
 
 @transaction.atomic

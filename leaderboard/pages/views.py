@@ -1,4 +1,4 @@
-"""Page views: read through selectors and boards, write through services, render."""
+"""Page views: read through selectors and standings, write through services, render."""
 
 import json
 from pathlib import Path
@@ -19,13 +19,19 @@ from django.urls import reverse
 from django.views.decorators.cache import cache_control
 from django.views.decorators.http import require_POST
 
-from leaderboard import boards
 from leaderboard.accounts import services as account_services
 from leaderboard.api.serializers import split_list, submission_manifest_data
 from leaderboard.catalogue import services as catalogue_services
 from leaderboard.catalogue.selectors import suite_get, suite_list, task_get
 from leaderboard.pages.forms import SignupForm, SubmitForm
 from leaderboard.response_cache import cached_anonymous
+from leaderboard.standings.board import Board, Filters, task_rows
+from leaderboard.standings.cache import suite_board, suite_stamp
+from leaderboard.standings.cells import submission_cells
+from leaderboard.standings.charts import board_charts
+from leaderboard.standings.compare import compare_data
+from leaderboard.standings.efficiency import EFFICIENCY_COLUMNS
+from leaderboard.standings.exports import board_csv, board_data
 from leaderboard.submissions import exports, selectors, services
 from leaderboard.submissions.models import Evaluation
 from leaderboard.submissions.status import TERMINAL
@@ -41,7 +47,7 @@ def _or_404(call, *args, **kwargs):
 
 def home(request: HttpRequest) -> HttpResponse:
     suites_now = list(suite_list())
-    stamps = [boards.suite_stamp(suite) for suite in suites_now]
+    stamps = [suite_stamp(suite) for suite in suites_now]
     stamps.append(selectors.submissions_stamp())
     return cached_anonymous(
         request, stamps=stamps, build=lambda: _home(request, suites_now)
@@ -51,7 +57,7 @@ def home(request: HttpRequest) -> HttpResponse:
 def _home(request: HttpRequest, suite_rows) -> HttpResponse:
     suites = []
     for suite in suite_rows:
-        board = boards.suite_board(suite=suite, user=request.user)
+        board = suite_board(suite=suite, user=request.user)
         shown = board.tasks
         suites.append(
             {
@@ -69,17 +75,17 @@ def _home(request: HttpRequest, suite_rows) -> HttpResponse:
     )
 
 
-def _board_response(board: boards.Board, fmt: str) -> HttpResponse | None:
+def _board_response(board: Board, fmt: str) -> HttpResponse | None:
     if fmt == "csv":
         response = HttpResponse(
-            boards.board_csv(board), content_type="text/csv; charset=utf-8"
+            board_csv(board), content_type="text/csv; charset=utf-8"
         )
         response["Content-Disposition"] = (
             f'attachment; filename="glew-{board.suite.slug}-leaderboard.csv"'
         )
         return response
     if fmt == "json":
-        return JsonResponse(boards.board_data(board))
+        return JsonResponse(board_data(board))
     return None
 
 
@@ -99,16 +105,16 @@ def suite_leaderboard(request: HttpRequest, suite: str) -> HttpResponse:
     suite_obj = _or_404(suite_get, suite)
     return cached_anonymous(
         request,
-        stamps=[boards.suite_stamp(suite_obj)],
+        stamps=[suite_stamp(suite_obj)],
         build=lambda: _suite_leaderboard(request, suite_obj),
     )
 
 
 def _suite_leaderboard(request: HttpRequest, suite_obj) -> HttpResponse:
-    board = boards.suite_board(
+    board = suite_board(
         suite=suite_obj,
         user=request.user,
-        filters=boards.Filters.from_query(request.GET),
+        filters=Filters.from_query(request.GET),
         sort=request.GET.get("sort", "rank"),
         direction=request.GET.get("dir", ""),
     )
@@ -124,26 +130,7 @@ def _suite_leaderboard(request: HttpRequest, suite_obj) -> HttpResponse:
     query = request.GET.copy()
     query.pop("format", None)
     query.pop("page", None)
-    charts = {
-        "pareto": boards.pareto_data(board),
-        "utility": [
-            {
-                "id": r.submission.pk,
-                "row": f"{r.submission.pk}:{r.numerics}",
-                "score": r.score,
-                **{k: r.efficiency.get(k) for k in boards.EFFICIENCY_KEYS},
-            }
-            for r in shown
-        ],
-        "columns": [
-            {"key": c.key, "title": c.title, "better": c.better}
-            for c in boards.EFFICIENCY_COLUMNS
-        ],
-        "adversarial": boards.adversarial_pairs(board, request.user)
-        if suite_obj.slug.startswith("adv")
-        else [],
-        "lengths": boards.length_curves(board),
-    }
+    chart_data = board_charts(board, shown)
     return render(
         request,
         "pages/suite.html",
@@ -152,10 +139,10 @@ def _suite_leaderboard(request: HttpRequest, suite_obj) -> HttpResponse:
             "board": board,
             "tasks": board.tasks,
             "table": table,
-            "columns": boards.EFFICIENCY_COLUMNS,
+            "columns": EFFICIENCY_COLUMNS,
             "query": query.urlencode(),
-            "charts": charts,
-            "has_points": any(c["points"] for c in charts["pareto"].values()),
+            "charts": chart_data,
+            "has_points": any(c["points"] for c in chart_data["pareto"].values()),
             "page": page,
             "pages": max(1, -(-len(board.rows) // PAGE_SIZE)),
             "first_index": (page - 1) * PAGE_SIZE,
@@ -165,7 +152,7 @@ def _suite_leaderboard(request: HttpRequest, suite_obj) -> HttpResponse:
 
 def task_detail(request: HttpRequest, suite: str, task: str) -> HttpResponse:
     task_obj = _or_404(task_get, f"{suite}/{task}")
-    board = boards.suite_board(suite=task_obj.suite, user=request.user)
+    board = suite_board(suite=task_obj.suite, user=request.user)
     published = task_obj.published_version()
     return render(
         request,
@@ -176,7 +163,7 @@ def task_detail(request: HttpRequest, suite: str, task: str) -> HttpResponse:
             "versions": task_obj.dataset_versions.all(),
             "published": published,
             "datasheet": json.dumps(published.datasheet, indent=2) if published else "",
-            "rows": boards.task_rows(board, task_obj),
+            "rows": task_rows(board, task_obj),
         },
     )
 
@@ -229,7 +216,7 @@ def _submission_context(request: HttpRequest, pk: int) -> dict:
 
 def submission_detail(request: HttpRequest, pk: int) -> HttpResponse:
     context = _submission_context(request, pk)
-    cells = boards.submission_cells(context["submission"])
+    cells = submission_cells(context["submission"])
     manifest = submission_manifest_data(context["submission"], context["evaluations"])
     context.update(
         {
@@ -324,14 +311,14 @@ def compare(request: HttpRequest) -> HttpResponse:
         )
         if s is not None
     ]
-    data = boards.compare_data(submissions) if submissions else None
+    data = compare_data(submissions) if submissions else None
     return render(
         request,
         "pages/compare.html",
         {
             "data": data,
             "ids": ",".join(str(i) for i in ids),
-            "columns": boards.EFFICIENCY_COLUMNS,
+            "columns": EFFICIENCY_COLUMNS,
         },
     )
 

@@ -22,6 +22,7 @@ from django.utils import timezone
 
 from leaderboard import ratelimit
 from leaderboard.catalogue.models import Task
+from leaderboard.standings.refresh import leaderboard_refresh_for_task
 from leaderboard.submissions.models import (
     Evaluation,
     LeaderboardEntry,
@@ -30,7 +31,6 @@ from leaderboard.submissions.models import (
     Submission,
     Visibility,
 )
-from leaderboard.submissions.standings import leaderboard_refresh_for_task
 from leaderboard.submissions.status import Status, can_move, submission_status_from
 from runners.archives import (
     ArchiveInfo,

@@ -7,7 +7,8 @@ import zipfile
 
 import pytest
 
-from leaderboard import boards
+from leaderboard.standings.board import parse_size
+from leaderboard.standings.stats import assign_tied_ranks, pareto_frontier
 from tests.api.conftest import client_as
 from tests.factories import finish_all, make_submission, model_variant
 
@@ -162,17 +163,17 @@ def test_ties_share_a_rank_when_intervals_overlap():
         Row(0.80, 0.0),
         Row(None, 0),
     ]
-    boards.assign_tied_ranks(rows, value=lambda r: r.score, se=lambda r: r.se)
+    assign_tied_ranks(rows, value=lambda r: r.score, se=lambda r: r.se)
     assert [r.rank for r in rows] == [1, 1, 3, 3, None]
 
 
 def test_pareto_frontier_depends_on_the_direction_of_better():
     points = [(10.0, 0.9), (5.0, 0.8), (20.0, 0.7), (5.0, 0.6)]
-    assert boards.pareto_frontier(points, "higher") == [True, False, True, False]
-    assert boards.pareto_frontier(points, "lower") == [True, True, False, False]
+    assert pareto_frontier(points, "higher") == [True, False, True, False]
+    assert pareto_frontier(points, "lower") == [True, True, False, False]
 
 
 def test_parse_size_reads_suffixes():
-    assert boards.parse_size("10M") == 10_000_000
-    assert boards.parse_size("1.5k") == 1500
-    assert boards.parse_size("") is None and boards.parse_size("lots") is None
+    assert parse_size("10M") == 10_000_000
+    assert parse_size("1.5k") == 1500
+    assert parse_size("") is None and parse_size("lots") is None

@@ -10,7 +10,7 @@ averaging rule (``leaderboard.standings.cells``) leaves unscored results out.
 import pytest
 from django.core.management import call_command
 
-from leaderboard.boards import submission_cells
+from leaderboard.standings.cells import submission_cells
 from leaderboard.submissions import services
 from leaderboard.submissions.status import Status
 from tests.api.conftest import client_as

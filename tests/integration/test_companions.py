@@ -6,7 +6,8 @@ import json
 import pytest
 from django.core.management import call_command
 
-from leaderboard.submissions import selectors, services
+from leaderboard.standings.robustness import robustness_gaps
+from leaderboard.submissions import services
 from leaderboard.submissions.models import Evaluation
 from leaderboard.submissions.status import Status
 from tests.fixtures.tiny_model import FIXTURE_TEXTS
@@ -52,7 +53,7 @@ def test_advglue_is_scored_with_the_glue_model_in_the_same_job(
     assert adv.predicted_by_id == by_task["glue/sst2"]["id"]
     assert 0.0 <= adv.result.scores["accuracy"] <= 1.0
 
-    gaps = selectors.robustness_gaps(adv.submission)
+    gaps = robustness_gaps(adv.submission)
     (gap,) = gaps.values()
     assert gap["gap"] == pytest.approx(gap["clean"] - gap["adversarial"])
     assert body["robustness"] == {"advglue/sst2@seed0": gap}

@@ -1,0 +1,13 @@
+"""What the catalogue tells whoever depends on it, without knowing who that is.
+
+``suite_changed`` is sent with ``suite=`` whenever what a suite's results are
+compared on changes: a task version moved, or one of its dataset versions was
+imported, published, withdrawn or deprecated. The catalogue imports nothing that
+depends on it; the leaderboard standings subscribe in their AppConfig.ready
+(``leaderboard.standings.apps``) and recompute the suite's rows, in the sender's
+transaction.
+"""
+
+from django.dispatch import Signal
+
+suite_changed = Signal()

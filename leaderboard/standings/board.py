@@ -1,0 +1,248 @@
+"""A suite's board as pages, the API and exports show it: rows, filters, ranks, sort.
+
+Built from the precomputed rows (``rows.leaderboard_rows``: scores, visibility).
+
+- **One row per model and numerics profile**: rows are grouped by the model
+  archive's sha256 and the numerics profile its results were computed in
+  (kernels.numerics), and the best row of each group is kept (``all_rows=True``
+  keeps every submission). Results of two profiles are never averaged together.
+- Ranks are shared where 95% intervals overlap and the Pareto frontier is marked per
+  efficiency column (``stats``).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from leaderboard.catalogue.models import Suite, Task
+from leaderboard.standings.cells import TaskCell
+from leaderboard.standings.efficiency import EFFICIENCY_COLUMNS, EFFICIENCY_KEYS
+from leaderboard.standings.rows import (
+    LeaderboardRow,
+    SubmissionSummary,
+    leaderboard_rows,
+)
+from leaderboard.standings.scope import leaderboard_tasks
+from leaderboard.standings.stats import (
+    Z95,
+    assign_tied_ranks,
+    pareto_frontier,
+    suite_se,
+    task_se,
+)
+
+BETTER = {c.key: c.better for c in EFFICIENCY_COLUMNS} | {
+    "score": "higher",
+    "rank": "lower",
+    "name": "lower",
+}
+
+
+@dataclass
+class BoardRow:
+    rank: int | None
+    submission: SubmissionSummary
+    score: float | None
+    score_se: float | None
+    tasks: dict[str, TaskCell]
+    efficiency: dict[str, float | None]
+    device: str | None = None
+    frontier: dict[str, bool] = field(default_factory=dict)
+    numerics: str = ""
+
+    @property
+    def ci(self) -> tuple[float, float] | None:
+        if self.score is None:
+            return None
+        half = Z95 * (self.score_se or 0.0)
+        return (self.score - half, self.score + half)
+
+
+@dataclass
+class Filters:
+    min_params: float | None = None
+    max_params: float | None = None
+    recipe: str = ""
+    device: str = ""
+    numerics: str = ""
+    baselines: str = ""  # "", "only" or "hide"
+    all_rows: bool = False
+
+    @classmethod
+    def from_query(cls, query) -> Filters:
+        return cls(
+            min_params=parse_size(query.get("min_params", "")),
+            max_params=parse_size(query.get("max_params", "")),
+            recipe=query.get("recipe", "").strip(),
+            device=query.get("device", "").strip(),
+            numerics=query.get("numerics", "").strip(),
+            baselines=query.get("baselines", "").strip()
+            if query.get("baselines", "") in ("only", "hide")
+            else "",
+            all_rows=query.get("all", "") in ("1", "true", "yes"),
+        )
+
+
+@dataclass
+class Board:
+    suite: Suite
+    tasks: list[Task]
+    rows: list[BoardRow]
+    sort: str
+    direction: str
+    filters: Filters
+    recipes: list[str]
+    devices: list[str]
+    profiles: list[str] = field(default_factory=list)
+
+
+_SIZE = re.compile(r"^\s*([0-9]*\.?[0-9]+)\s*([kKmMgGbB]?)\s*$")
+
+
+def parse_size(text: str) -> float | None:
+    """``"10M"`` -> 1e7; empty or unreadable -> None (no bound)."""
+    match = _SIZE.match(text or "")
+    if not match:
+        return None
+    scale = {"": 1, "k": 1e3, "m": 1e6, "g": 1e9, "b": 1e9}[match.group(2).lower()]
+    return float(match.group(1)) * scale
+
+
+def _keep(row: BoardRow, filters: Filters) -> bool:
+    params = row.efficiency.get("params")
+    if filters.min_params is not None and (
+        params is None or params < filters.min_params
+    ):
+        return False
+    if filters.max_params is not None and (
+        params is None or params > filters.max_params
+    ):
+        return False
+    if filters.recipe and row.submission.recipe != filters.recipe:
+        return False
+    if filters.device and filters.device not in (row.device or "").split(","):
+        return False
+    if filters.numerics and row.numerics != filters.numerics:
+        return False
+    if filters.baselines == "only" and not row.submission.is_baseline:
+        return False
+    return not (filters.baselines == "hide" and row.submission.is_baseline)
+
+
+def sort_key_value(row: BoardRow, key: str):
+    if key == "rank":
+        return row.rank
+    if key == "score":
+        return row.score
+    if key == "name":
+        return row.submission.name.lower()
+    if key.startswith("task:"):
+        cell = row.tasks.get(key[5:])
+        return cell.mean if cell else None
+    return row.efficiency.get(key)
+
+
+def better_of(key: str) -> str:
+    return BETTER.get(key, "higher")
+
+
+def sort_rows(rows: list[BoardRow], key: str, direction: str) -> list[BoardRow]:
+    """Sort by a column; missing values always go last whatever the direction."""
+    present = [r for r in rows if sort_key_value(r, key) is not None]
+    missing = [r for r in rows if sort_key_value(r, key) is None]
+    present.sort(key=lambda r: sort_key_value(r, key), reverse=direction == "desc")
+    return present + missing
+
+
+def _best_per_model(rows: list[LeaderboardRow]) -> list[LeaderboardRow]:
+    """The first (best) row of each (model archive, numerics profile)."""
+    seen: set[tuple[str, str]] = set()
+    kept = []
+    for row in rows:  # already best-first
+        key = (row.submission.archive.sha256, row.numerics)
+        if key not in seen:
+            seen.add(key)
+            kept.append(row)
+    return kept
+
+
+def _board_row(row: LeaderboardRow) -> BoardRow:
+    return BoardRow(
+        rank=None,
+        submission=row.submission,
+        score=row.score,
+        score_se=suite_se(list(row.tasks.values())) if row.score is not None else None,
+        tasks=row.tasks,
+        efficiency={key: row.efficiency.get(key) for key in EFFICIENCY_KEYS},
+        device=row.efficiency.get("device"),
+        numerics=row.numerics,
+    )
+
+
+def build_board(
+    *, suite: Suite, user, filters: Filters, sort: str, direction: str
+) -> Board:
+    """The board of ``suite`` as ``user`` may see it (``cache.suite_board`` keeps
+    built boards; call that)."""
+    tasks = leaderboard_tasks(suite)
+    base = leaderboard_rows(suite=suite, user=user)
+    if not filters.all_rows:
+        base = _best_per_model(base)
+    rows = [_board_row(r) for r in base]
+    recipes = sorted({r.submission.recipe for r in rows})
+    all_devices = sorted({d for r in rows for d in (r.device or "").split(",") if d})
+    profiles = sorted({r.numerics for r in rows if r.numerics})
+    rows = [r for r in rows if _keep(r, filters)]
+    assign_tied_ranks(rows, value=lambda r: r.score, se=lambda r: r.score_se)
+    mark_frontiers(rows)
+    valid = {"rank", "score", "name", *EFFICIENCY_KEYS} | {
+        f"task:{t.name}" for t in tasks
+    }
+    if sort not in valid:
+        sort = "rank"
+    if direction not in ("asc", "desc"):
+        direction = "asc" if better_of(sort) == "lower" else "desc"
+    rows = sort_rows(rows, sort, direction)
+    return Board(
+        suite, tasks, rows, sort, direction, filters, recipes, all_devices, profiles
+    )
+
+
+def mark_frontiers(rows: list[BoardRow]) -> None:
+    """Set each row's ``frontier[column]``: whether it is on the Pareto frontier of
+    (that column, score)."""
+    for column in EFFICIENCY_COLUMNS:
+        usable = [
+            r
+            for r in rows
+            if r.score is not None and r.efficiency.get(column.key) is not None
+        ]
+        flags = pareto_frontier(
+            [(r.efficiency[column.key], r.score) for r in usable], column.better
+        )
+        for row in rows:
+            row.frontier[column.key] = False
+        for row, flag in zip(usable, flags, strict=True):
+            row.frontier[column.key] = flag
+
+
+def task_rows(board: Board, task: Task) -> list[BoardRow]:
+    """The rows of one task's leaderboard: by that task's mean, ties by its interval."""
+    rows = [r for r in board.rows if task.name in r.tasks]
+    rows.sort(key=lambda r: -r.tasks[task.name].mean)
+    ranked = [
+        BoardRow(
+            None,
+            r.submission,
+            r.tasks[task.name].mean,
+            task_se(r.tasks[task.name]),
+            {task.name: r.tasks[task.name]},
+            r.efficiency,
+            r.device,
+            numerics=r.numerics,
+        )
+        for r in rows
+    ]
+    assign_tied_ranks(ranked, value=lambda r: r.score, se=lambda r: r.score_se)
+    return ranked

@@ -1,0 +1,119 @@
+"""The one averaging rule: seeds -> a cell (mean, std, n) per task and numerics profile.
+
+Every number the leaderboard shows for a task (board rows, the submission page,
+compare, robustness) is a cell made here, from the results that count:
+
+- of the task's current version (``Result.task_version == Task.version``): a
+  leaderboard never mixes versions;
+- not re-runs: a re-run is shown with its drift, never counted as an extra seed;
+- scored: an evaluation-only result without a score (GLUE's AX: ``task_score`` is
+  None, ``scores`` empty) is predictions kept for export, not a number to average;
+- of one numerics profile (kernels.numerics): results computed in two profiles make
+  two cells, never one that mixes them.
+
+Seeds weigh equally: the cell is their mean, population standard deviation (0 for
+one seed) and count. Should one seed have two counted results, the first stored
+counts.
+"""
+
+from __future__ import annotations
+
+import statistics
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from django.db.models import F, QuerySet
+
+from leaderboard.catalogue.models import Task
+from leaderboard.submissions.models import Result, Submission
+
+# (task name, numerics profile): what one cell averages over.
+CellKey = tuple[str, str]
+
+
+@dataclass
+class TaskCell:
+    """One leaderboard cell: a task's score over seeds (mean, std, seed count)."""
+
+    mean: float
+    std: float
+    n: int
+    per_seed: dict[int, float] = field(default_factory=dict)
+
+
+def counted_results(results: QuerySet[Result]) -> QuerySet[Result]:
+    """Narrow ``results`` to those a cell counts (see the module docstring)."""
+    return results.filter(
+        task_score__isnull=False,
+        evaluation__rerun_of__isnull=True,
+        task_version=F("evaluation__task__version"),
+    )
+
+
+def average_seeds(
+    scores: Iterable[tuple[CellKey, int, float]],
+) -> dict[CellKey, TaskCell]:
+    """``(key, seed, score)`` triples -> one cell per key, keys in sorted order.
+
+    The first score given for a (key, seed) counts; pass them in a stable order.
+    """
+    by_key: dict[CellKey, dict[int, float]] = defaultdict(dict)
+    for key, seed, score in scores:
+        by_key[key].setdefault(seed, score)
+    return {
+        key: TaskCell(
+            mean=statistics.fmean(seeds.values()),
+            std=statistics.pstdev(seeds.values()) if len(seeds) > 1 else 0.0,
+            n=len(seeds),
+            per_seed=dict(sorted(seeds.items())),
+        )
+        for key, seeds in sorted(by_key.items())
+    }
+
+
+def cells_by_submission(
+    submission_ids: Iterable[int], *, tasks: Iterable[Task] | None = None
+) -> dict[int, dict[CellKey, TaskCell]]:
+    """Per submission: its cells, on ``tasks`` only when given (one query)."""
+    results = counted_results(
+        Result.objects.filter(evaluation__submission_id__in=list(submission_ids))
+    )
+    if tasks is not None:
+        results = results.filter(evaluation__task__in=list(tasks))
+    rows = results.order_by("evaluation__seed", "evaluation_id").values_list(
+        "evaluation__submission_id",
+        "evaluation__task__name",
+        "numerics",
+        "evaluation__seed",
+        "task_score",
+    )
+    by_submission: dict[int, list[tuple[CellKey, int, float]]] = defaultdict(list)
+    for submission_id, task_name, profile, seed, score in rows:
+        by_submission[submission_id].append(((task_name, profile), seed, score))
+    return {pk: average_seeds(scores) for pk, scores in by_submission.items()}
+
+
+def submission_cells(submission: Submission) -> dict[CellKey, TaskCell]:
+    """A submission's cells on every task it has counted results on."""
+    return cells_by_submission([submission.pk]).get(submission.pk, {})
+
+
+def cell_to_json(cell: TaskCell) -> dict:
+    """A cell as ``LeaderboardEntry.cells`` stores it (seeds as string keys)."""
+    return {
+        "mean": cell.mean,
+        "std": cell.std,
+        "n": cell.n,
+        "per_seed": {str(seed): value for seed, value in cell.per_seed.items()},
+    }
+
+
+def cell_from_json(data: dict) -> TaskCell:
+    """The inverse of :func:`cell_to_json`."""
+    return TaskCell(
+        mean=data["mean"],
+        std=data["std"],
+        n=data["n"],
+        per_seed={int(seed): value for seed, value in data["per_seed"].items()},
+    )

@@ -1,0 +1,103 @@
+"""A board as JSON (the API answer and the page's ``?format=json``) and as CSV."""
+
+import csv
+import io
+
+from leaderboard.standings.board import Board, BoardRow
+from leaderboard.standings.efficiency import EFFICIENCY_COLUMNS, EFFICIENCY_KEYS
+
+
+def row_data(row: BoardRow) -> dict:
+    ci = row.ci
+    return {
+        "rank": row.rank,
+        "submission": row.submission.pk,
+        "name": row.submission.name,
+        "owner": row.submission.owner.username,
+        "is_baseline": row.submission.is_baseline,
+        "recipe": row.submission.recipe,
+        "model_sha256": row.submission.archive.sha256,
+        "score": row.score,
+        "score_ci95": list(ci) if ci else None,
+        "tasks": {name: cell.mean for name, cell in row.tasks.items()},
+        "task_details": {
+            name: {
+                "mean": cell.mean,
+                "std": cell.std,
+                "seeds": cell.n,
+                "per_seed": cell.per_seed,
+            }
+            for name, cell in row.tasks.items()
+        },
+        "efficiency": dict(row.efficiency),
+        "device": row.device,
+        "numerics": row.numerics,
+        "pareto": dict(row.frontier),
+    }
+
+
+def board_data(board: Board, *, limit: int | None = None, offset: int = 0) -> dict:
+    """The JSON export (also the API answer): a superset of the original shape.
+
+    ``limit``/``offset`` page through the rows; ``count`` is the number of rows.
+    """
+    rows = board.rows[offset : offset + limit] if limit is not None else board.rows
+    return {
+        "count": len(board.rows),
+        "offset": offset,
+        "limit": limit,
+        "suite": board.suite.slug,
+        "tasks": [t.name for t in board.tasks],
+        "sort": board.sort,
+        "direction": board.direction,
+        "columns": [
+            {"key": c.key, "title": c.title, "better": c.better, "unit": c.unit}
+            for c in EFFICIENCY_COLUMNS
+        ],
+        "rows": [row_data(r) for r in rows],
+    }
+
+
+def board_csv(board: Board) -> str:
+    """One line per row: rank, who, profile, score with its 95% interval, each
+    task's mean/std/seeds, the efficiency figures and devices."""
+    out = io.StringIO()
+    writer = csv.writer(out)
+    task_names = [t.name for t in board.tasks]
+    header = ["rank", "submission", "name", "owner", "baseline", "recipe", "numerics"]
+    header += ["score", "score_ci95_low", "score_ci95_high"]
+    for name in task_names:
+        header += [f"{name} mean", f"{name} std", f"{name} seeds"]
+    header += list(EFFICIENCY_KEYS) + ["device"]
+    writer.writerow(header)
+    for row in board.rows:
+        writer.writerow(_csv_line(row, task_names))
+    return out.getvalue()
+
+
+def _csv_line(row: BoardRow, task_names: list[str]) -> list:
+    ci = row.ci
+    line = [
+        row.rank if row.rank is not None else "",
+        row.submission.pk,
+        row.submission.name,
+        row.submission.owner.username,
+        int(row.submission.is_baseline),
+        row.submission.recipe,
+        row.numerics,
+        _num(row.score),
+        _num(ci[0]) if ci else "",
+        _num(ci[1]) if ci else "",
+    ]
+    for name in task_names:
+        cell = row.tasks.get(name)
+        line += [_num(cell.mean), _num(cell.std), cell.n] if cell else ["", "", ""]
+    line += [_num(row.efficiency.get(k)) for k in EFFICIENCY_KEYS]
+    line.append(row.device or "")
+    return line
+
+
+def _num(value) -> str:
+    if value is None:
+        return ""
+    return f"{value:.10g}" if isinstance(value, float) else str(value)

@@ -1,0 +1,112 @@
+"""Keeping the precomputed leaderboard rows (``LeaderboardEntry``) true.
+
+A submission's row on a suite is computed here, once, when something it depends on
+changes: one of its results is stored (``submissions.services.evaluation_finish``
+calls :func:`leaderboard_refresh_for_task`), or the suite's published data or a task
+version changes (the catalogue sends ``suite_changed``; :func:`on_suite_changed`
+recomputes the suite). Pages and the API then read one row per submission and
+profile instead of aggregating results per request (a leaderboard of 10,000
+submissions answers in milliseconds).
+"""
+
+from collections import defaultdict
+
+from django.db import transaction
+
+from leaderboard.catalogue.models import Suite, Task
+from leaderboard.standings.cells import TaskCell, cell_to_json, cells_by_submission
+from leaderboard.standings.efficiency import efficiency_by_submission
+from leaderboard.standings.scope import leaderboard_tasks
+from leaderboard.submissions.models import LeaderboardEntry, Result, Submission
+from tasks import registry, scoring
+
+
+def leaderboard_entry_refresh(
+    *, suite: Suite, submission: Submission, tasks: list[Task] | None = None
+) -> list[LeaderboardEntry]:
+    """Recompute one submission's rows on one suite: one row per numerics profile
+    its results were computed in (a row never mixes profiles); [] when there is
+    nothing to show. Rows of profiles it no longer has are removed.
+
+    ``tasks`` is the suite's :func:`leaderboard_tasks`, when the caller has them.
+    """
+    tasks = leaderboard_tasks(suite) if tasks is None else tasks
+    cells = cells_by_submission([submission.pk], tasks=tasks).get(submission.pk, {})
+    by_profile: dict[str, dict[str, TaskCell]] = defaultdict(dict)
+    for (task_name, profile), cell in cells.items():
+        by_profile[profile][task_name] = cell
+    entries = [
+        _entry_write(
+            suite=suite,
+            submission=submission,
+            profile=profile,
+            cells=row_cells,
+            tasks=tasks,
+        )
+        for profile, row_cells in sorted(by_profile.items())
+    ]
+    LeaderboardEntry.objects.filter(suite=suite, submission=submission).exclude(
+        numerics__in=[entry.numerics for entry in entries]
+    ).delete()
+    return entries
+
+
+def _entry_write(
+    *,
+    suite: Suite,
+    submission: Submission,
+    profile: str,
+    cells: dict[str, TaskCell],
+    tasks: list[Task],
+) -> LeaderboardEntry:
+    """Store one row: its cells, the suite score over them and its efficiency."""
+    score = scoring.suite_score(
+        registry.get_suite(suite.slug),
+        {name: cell.mean for name, cell in cells.items()},
+        tasks=[task.name for task in tasks],
+    )
+    figures, devices = efficiency_by_submission(
+        [submission.pk], tasks, numerics=profile
+    )
+    efficiency = dict(figures.get(submission.pk, {}))
+    efficiency["device"] = devices.get(submission.pk)
+    entry, _ = LeaderboardEntry.objects.update_or_create(
+        suite=suite,
+        submission=submission,
+        numerics=profile,
+        defaults={
+            "score": score,
+            "task_count": len(cells),
+            "cells": {name: cell_to_json(cell) for name, cell in cells.items()},
+            "efficiency": efficiency,
+        },
+    )
+    return entry
+
+
+def leaderboard_refresh_for_task(*, task: Task, submission: Submission) -> None:
+    """After a result of ``submission`` on ``task`` changed: refresh its suite rows."""
+    leaderboard_entry_refresh(suite=task.suite, submission=submission)
+
+
+@transaction.atomic
+def leaderboard_refresh_suite(*, suite: Suite) -> int:
+    """Recompute every row of a suite (its data or a task version changed); returns
+    the number of rows kept."""
+    tasks = leaderboard_tasks(suite)
+    submission_ids = set(
+        Result.objects.filter(evaluation__task__suite=suite).values_list(
+            "evaluation__submission_id", flat=True
+        )
+    ) | set(suite.entries.values_list("submission_id", flat=True))
+    refreshed = 0
+    for submission in Submission.objects.filter(pk__in=submission_ids):
+        refreshed += len(
+            leaderboard_entry_refresh(suite=suite, submission=submission, tasks=tasks)
+        )
+    return refreshed
+
+
+def on_suite_changed(sender, *, suite: Suite, **kwargs) -> None:
+    """Receiver of ``catalogue.signals.suite_changed`` (see ``apps.py``)."""
+    leaderboard_refresh_suite(suite=suite)
