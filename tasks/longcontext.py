@@ -233,6 +233,42 @@ class _Builder:
         return int(2 * positives > len(chosen))
 
 
+def _target_task(
+    base_task: TaskSpec, kind: str, task: TaskSpec | None, spans: int
+) -> TaskSpec:
+    """The spec a build belongs to, checked against the base task and the kind."""
+    if kind not in LONG_CONTEXT_KINDS:
+        from tasks.names import did_you_mean
+
+        raise UserError(
+            "longcontext.unknown_kind",
+            f"Unknown long-context kind {kind!r}."
+            f"{did_you_mean(kind, list(LONG_CONTEXT_KINDS))}",
+        )
+    if base_task.labels is None:
+        raise UserError(
+            "longcontext.not_classification", f"{base_task.name} is not a classifier"
+        )
+    if task is None:
+        from tasks.registry import get_task
+
+        task = get_task(f"longcontext/{base_task.key}-{kind}")
+    expected = (
+        len(base_task.labels)
+        if kind.endswith("single")
+        else spans + 1
+        if kind.endswith("multiple")
+        else 2
+    )
+    if task.num_labels != expected:
+        raise UserError(
+            "longcontext.label_mismatch",
+            f"{task.name} has {task.num_labels} labels; a {kind} build of "
+            f"{base_task.name} needs {expected}",
+        )
+    return task
+
+
 def build_long_context(
     base: Dataset,
     *,
@@ -256,36 +292,8 @@ def build_long_context(
     result belongs to (default: the catalogue's ``longcontext/<base
     key>-<kind>``). Raises ``UserError`` when a row cannot be built.
     """
-    if kind not in LONG_CONTEXT_KINDS:
-        from tasks.registry import did_you_mean
-
-        raise UserError(
-            "longcontext.unknown_kind",
-            f"Unknown long-context kind {kind!r}."
-            f"{did_you_mean(kind, list(LONG_CONTEXT_KINDS))}",
-        )
+    task = _target_task(base.task, kind, task, spans)
     base_task = base.task
-    if base_task.labels is None:
-        raise UserError(
-            "longcontext.not_classification", f"{base_task.name} is not a classifier"
-        )
-    if task is None:
-        from tasks.registry import get_task
-
-        task = get_task(f"longcontext/{base_task.key}-{kind}")
-    expected = (
-        len(base_task.labels)
-        if kind.endswith("single")
-        else spans + 1
-        if kind.endswith("multiple")
-        else 2
-    )
-    if task.num_labels != expected:
-        raise UserError(
-            "longcontext.label_mismatch",
-            f"{task.name} has {task.num_labels} labels; a {kind} build of "
-            f"{base_task.name} needs {expected}",
-        )
     if source_splits is None:
         source_splits = {
             split: (

@@ -145,7 +145,7 @@ def get_vocabulary(name: str) -> ListOpsVocab | ByteVocab | PixelVocab:
     try:
         return VOCABULARIES[name]()
     except KeyError:
-        from tasks.registry import did_you_mean
+        from tasks.names import did_you_mean
 
         raise UserError(
             "vocab.unknown_vocabulary",

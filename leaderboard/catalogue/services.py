@@ -3,7 +3,6 @@
 import json
 import logging
 from dataclasses import fields
-from pathlib import Path
 
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
@@ -13,7 +12,6 @@ from leaderboard.catalogue.models import DatasetVersion, Suite, Task
 from leaderboard.catalogue.signals import suite_changed
 from tasks import registry
 from tasks.dataset import Dataset
-from tasks.importers import load_task
 from tasks.specs import TaskSpec
 
 log = logging.getLogger("glew.catalogue")
@@ -134,14 +132,6 @@ def dataset_version_store(
         "dataset %s: %s (%s)", version, "imported" if created else "exists", source
     )
     return version, created
-
-
-def dataset_version_import(
-    *, task_name: str, path: Path, format: str | None = None
-) -> tuple[DatasetVersion, bool]:
-    """Import a task's files in their original release layout (``tasks.importers``)."""
-    dataset = load_task(task_name, Path(path), format=format)
-    return dataset_version_store(dataset=dataset, source=str(path))
 
 
 def dataset_version_set_published(*, version: DatasetVersion, published: bool) -> None:

@@ -18,7 +18,8 @@ from collections.abc import Callable
 from typing import Any
 
 from tasks.dataset import Dataset
-from tasks.registry import Registry, get_task
+from tasks.names import Registry
+from tasks.registry import get_task
 from tasks.specs import TaskSpec
 
 Generator = Callable[..., Dataset]

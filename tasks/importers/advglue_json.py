@@ -29,6 +29,7 @@ from typing import Any
 
 from tasks.dataset import Dataset
 from tasks.errors import ImportFormatError
+from tasks.importers.common import decode_utf8
 from tasks.specs import TaskSpec
 
 
@@ -92,12 +93,8 @@ class AdvGlueJsonImporter:
 IMPORTER = AdvGlueJsonImporter()
 
 
-def read_advglue_json(
-    path: str | Path, *, task: TaskSpec, config: AdvGlueJsonConfig
-) -> list[dict[str, Any]]:
-    """Read ``task``'s rows from an AdvGLUE ``dev.json`` into canonical rows."""
-    path = Path(path)
-    key = config.json_key or task.key
+def _task_records(path: Path, key: str, task: TaskSpec) -> list:
+    """The list of records under ``key`` in the file's one JSON object."""
     try:
         data = path.read_bytes()
     except OSError as exc:
@@ -105,12 +102,7 @@ def read_advglue_json(
             "import.missing_file", f"cannot read: {exc.strerror}", file=path
         ) from exc
     try:
-        document = json.loads(data.decode("utf-8"))
-    except UnicodeDecodeError as exc:
-        line = data[: exc.start].count(b"\n") + 1
-        raise ImportFormatError(
-            "import.not_utf8", "not valid UTF-8", file=path, line=line
-        ) from exc
+        document = json.loads(decode_utf8(data, where=path))
     except json.JSONDecodeError as exc:
         raise ImportFormatError(
             "import.bad_json",
@@ -133,6 +125,16 @@ def read_advglue_json(
         raise ImportFormatError(
             "import.bad_json", f"{key!r} must be a list of objects", file=path
         )
+    return records
+
+
+def read_advglue_json(
+    path: str | Path, *, task: TaskSpec, config: AdvGlueJsonConfig
+) -> list[dict[str, Any]]:
+    """Read ``task``'s rows from an AdvGLUE ``dev.json`` into canonical rows."""
+    path = Path(path)
+    key = config.json_key or task.key
+    records = _task_records(path, key, task)
 
     def fail(position: int, message: str) -> ImportFormatError:
         return ImportFormatError(

@@ -12,7 +12,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from tasks.metrics import classification, regression
-from tasks.registry import Registry
+from tasks.names import Registry
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from tasks.errors import ImportFormatError, UserError
-from tasks.importers import load_suite, load_task
+from tasks.importers.loading import load_suite, load_task
 from tasks.registry import get_suite, get_task
 from tasks.scoring import robustness_gap, score_keys, suite_score, task_score
 

@@ -10,7 +10,7 @@ from sklearn import metrics as skm
 
 from tasks.dataset import Dataset
 from tasks.errors import ImportFormatError
-from tasks.importers import load_suite, load_task
+from tasks.importers.loading import load_suite, load_task
 from tasks.registry import get_suite, get_task
 from tasks.scoring import score_predictions, suite_score
 from tests.tasks.conftest import GLUE_DATA

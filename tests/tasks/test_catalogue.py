@@ -6,7 +6,7 @@ import pytest
 
 from tasks.errors import CatalogueError, UserError
 from tasks.registry import Registry, all_suites, all_tasks, get_suite, get_task
-from tasks.specs import load_catalogue, load_spec_file
+from tasks.spec_files import load_catalogue, load_spec_file
 
 MINIMAL = """
 [suite]

@@ -7,7 +7,8 @@ import pytest
 
 from tasks.errors import CatalogueError, ImportFormatError
 from tasks.importers.datasets_files import IMPORTER
-from tasks.specs import TaskSpec, load_spec_file
+from tasks.spec_files import load_spec_file
+from tasks.specs import TaskSpec
 
 SPEC = """
 [suite]

@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 
 from tasks.errors import ImportFormatError, UserError
-from tasks.importers import load_suite, load_task, scan_suite
+from tasks.importers.loading import load_suite, load_task, scan_suite
 from tests.tasks.conftest import GLUE_DATA, requires_glue_data, write_tsv
 
 OFFICIAL_COUNTS = {

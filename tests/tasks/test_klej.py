@@ -6,8 +6,8 @@ from pathlib import Path
 import pytest
 
 from tasks.errors import ImportFormatError
-from tasks.importers import load_suite, load_task
 from tasks.importers.klej import carve_dev
+from tasks.importers.loading import load_suite, load_task
 from tasks.registry import get_suite, get_task
 from tasks.scoring import score_predictions, suite_score
 from tests.tasks.conftest import write_tsv

@@ -6,7 +6,7 @@ import pytest
 from tasks.errors import ImportFormatError
 from tasks.generators import generate_task
 from tasks.generators.listops import ListOpsConfig, generate_listops, write_lra_tsv
-from tasks.importers import load_task
+from tasks.importers.loading import load_task
 from tasks.importers.lra_listops import read_listops
 
 SMALL = ListOpsConfig(min_length=20, max_length=200)

@@ -5,7 +5,7 @@ import pytest
 
 from tasks.dataset import Dataset
 from tasks.errors import CatalogueError, ImportFormatError, UserError
-from tasks.importers import load_task
+from tasks.importers.loading import load_task
 from tasks.registry import get_suite, get_task
 from tasks.scoring import score_keys
 
@@ -202,7 +202,7 @@ files = { train = "train.jsonl", test = "test.jsonl" }
     ],
 )
 def test_bad_lra_and_long_context_keys_are_refused(tmp_path, extra, code):
-    from tasks.specs import load_spec_file
+    from tasks.spec_files import load_spec_file
 
     path = tmp_path / "demo.toml"
     path.write_text(SPEC + extra, encoding="utf-8")

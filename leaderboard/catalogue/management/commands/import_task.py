@@ -4,7 +4,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from leaderboard.catalogue.services import catalogue_sync, dataset_version_store
 from tasks.errors import GlewError
-from tasks.importers import load_suite, load_task
+from tasks.importers.loading import load_suite, load_task
 
 
 class Command(BaseCommand):
