@@ -7,7 +7,6 @@ real Celery worker process on Redis, and the real bubblewrap sandbox.
 import os
 import shutil
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -72,6 +71,16 @@ def tiny_model_zip(tmp_path_factory) -> Path:
 
 
 @pytest.fixture
+def no_enqueue():
+    """Jobs that services would publish are kept in this list instead (the seam
+    ``leaderboard.submissions.queueing``), so no worker runs them."""
+    from leaderboard.submissions import queueing
+
+    with queueing.captured() as sent:
+        yield sent
+
+
+@pytest.fixture
 def sst2_folder(tmp_path) -> Path:
     return write_sst2_folder(tmp_path / "SST-2")
 
@@ -122,6 +131,7 @@ def start_worker(log: Path, workdir: Path, *, extra_env: dict | None = None):
     from django.conf import settings
     from django.db import connection
 
+    from leaderboard.celery import worker_argv
     from runners.sandbox import SandboxUnavailable, check_sandbox_available
 
     try:
@@ -131,29 +141,15 @@ def start_worker(log: Path, workdir: Path, *, extra_env: dict | None = None):
         require_tool(
             "sandbox", False, str(exc), "scripts/system-packages run (bubblewrap)"
         )
-    queues = ",".join(sorted(set(settings.GLEW_QUEUES.values())))
     handle = log.open("w")
     env = {**_worker_env(connection.settings_dict["NAME"]), "PYTHONPATH": str(REPO)}
     env.update(extra_env or {})
     proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "leaderboard",
-            "worker",
-            "-Q",
-            queues,
-            "--concurrency",
-            "1",
-            "--loglevel",
-            "INFO",
-            "--hostname",
-            f"test-worker-{os.getpid()}-{log.stem}@%h",
-            "--without-mingle",
-            "--without-gossip",
-        ],
+        worker_argv(
+            queues=settings.GLEW_QUEUES.values(),
+            hostname=f"test-worker-{os.getpid()}-{log.stem}@%h",
+            extra=("--without-mingle", "--without-gossip"),
+        ),
         cwd=workdir,
         env=env,
         stdout=handle,

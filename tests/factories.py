@@ -9,7 +9,7 @@ from pathlib import Path
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 
-from leaderboard.submissions import services
+from leaderboard.submissions import intake, lifecycle
 from leaderboard.submissions.models import Submission
 from leaderboard.submissions.status import Status
 
@@ -36,7 +36,7 @@ def make_submission(
 ) -> Submission:
     stream = io.BytesIO(archive)
     stream.name = "model.zip"
-    return services.submission_create(
+    return intake.submission_create(
         owner=owner,
         name=name,
         archive_stream=stream,
@@ -73,9 +73,9 @@ def finish_evaluation(
                 ).encode()
             ),
         )
-    services.evaluation_claim(evaluation_id=evaluation.pk)
-    services.evaluation_move(evaluation_id=evaluation.pk, to=Status.SCORING)
-    return services.evaluation_finish(
+    lifecycle.evaluation_claim(evaluation_id=evaluation.pk)
+    lifecycle.evaluation_move(evaluation_id=evaluation.pk, to=Status.SCORING)
+    return lifecycle.evaluation_finish(
         evaluation_id=evaluation.pk,
         scores={"accuracy": score},
         task_score=score,

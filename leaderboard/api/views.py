@@ -23,7 +23,7 @@ from leaderboard.standings.board import Filters, task_rows
 from leaderboard.standings.cache import suite_board, suite_stamp
 from leaderboard.standings.compare import compare_data
 from leaderboard.standings.exports import board_csv, board_data
-from leaderboard.submissions import exports, selectors, services
+from leaderboard.submissions import exports, intake, lifecycle, selectors
 from leaderboard.submissions.models import Evaluation
 from tasks.errors import UserError
 
@@ -123,7 +123,7 @@ class SubmissionListView(APIView):
         data = s.SubmissionCreateInput(data=request.data)
         data.is_valid(raise_exception=True)
         values = data.validated_data
-        submission = services.submission_create(
+        submission = intake.submission_create(
             owner=request.user,
             name=values["name"],
             archive_stream=values["archive"],
@@ -177,7 +177,7 @@ class SubmissionDetailView(APIView):
         data.is_valid(raise_exception=True)
         submission = selectors.submission_get(submission_id=pk, user=request.user)
         with transaction.atomic():
-            submission = services.submission_set_visibility(
+            submission = intake.submission_set_visibility(
                 submission=submission,
                 user=request.user,
                 visibility=data.validated_data["visibility"],
@@ -243,7 +243,7 @@ class EvaluationRerunView(APIView):
             raise UserError(
                 "evaluation.not_found", f"There is no evaluation #{pk}."
             ) from None
-        rerun = services.evaluation_rerun(evaluation_id=pk, user=request.user)
+        rerun = lifecycle.evaluation_rerun(evaluation_id=pk, user=request.user)
         return Response(
             {"id": rerun.pk, "rerun_of": rerun.rerun_of_id, "status": rerun.status},
             status=status.HTTP_201_CREATED,
@@ -282,7 +282,7 @@ class SubmissionCancelView(APIView):
     def post(self, request, pk: int):
         submission = selectors.submission_get(submission_id=pk, user=request.user)
         with transaction.atomic():
-            cancelled = services.submission_cancel(
+            cancelled = lifecycle.submission_cancel(
                 submission=submission, user=request.user
             )
         return Response({"id": submission.pk, "cancelled": cancelled})

@@ -32,8 +32,9 @@ from leaderboard.standings.charts import board_charts
 from leaderboard.standings.compare import compare_data
 from leaderboard.standings.efficiency import EFFICIENCY_COLUMNS
 from leaderboard.standings.exports import board_csv, board_data
-from leaderboard.submissions import exports, selectors, services
+from leaderboard.submissions import exports, intake, lifecycle, selectors
 from leaderboard.submissions.models import Evaluation
+from leaderboard.submissions.permissions import can_manage
 from leaderboard.submissions.status import TERMINAL
 from tasks.errors import UserError
 
@@ -209,8 +210,7 @@ def _submission_context(request: HttpRequest, pk: int) -> dict:
         "submission": submission,
         "evaluations": evaluations,
         "live": any(e.status not in TERMINAL for e in evaluations),
-        "can_manage": request.user.is_authenticated
-        and (request.user.is_staff or request.user.pk == submission.owner_id),
+        "can_manage": can_manage(request.user, submission),
     }
 
 
@@ -256,7 +256,7 @@ def submission_glue_zip(request: HttpRequest, pk: int) -> HttpResponse:
 def submission_cancel(request: HttpRequest, pk: int) -> HttpResponse:
     context = _submission_context(request, pk)
     try:
-        count = services.submission_cancel(
+        count = lifecycle.submission_cancel(
             submission=context["submission"], user=request.user
         )
     except UserError as error:
@@ -271,7 +271,7 @@ def submission_cancel(request: HttpRequest, pk: int) -> HttpResponse:
 def submission_visibility(request: HttpRequest, pk: int) -> HttpResponse:
     context = _submission_context(request, pk)
     try:
-        services.submission_set_visibility(
+        intake.submission_set_visibility(
             submission=context["submission"],
             user=request.user,
             visibility=request.POST.get("visibility", ""),
@@ -293,7 +293,7 @@ def evaluation_rerun(request: HttpRequest, pk: int) -> HttpResponse:
         raise Http404("No such evaluation.")
     _submission_context(request, evaluation.submission_id)  # visibility check
     try:
-        rerun = services.evaluation_rerun(evaluation_id=pk, user=request.user)
+        rerun = lifecycle.evaluation_rerun(evaluation_id=pk, user=request.user)
     except UserError as error:
         messages.error(request, error.message)
     else:
@@ -330,7 +330,7 @@ def submit(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         values = form.cleaned_data
         try:
-            submission = services.submission_create(
+            submission = intake.submission_create(
                 owner=request.user,
                 name=values["name"],
                 archive_stream=values["archive"],

@@ -20,7 +20,7 @@ package owns every step of that, one module per job:
 
 The package imports ``leaderboard.catalogue``, ``leaderboard.submissions`` (models,
 visibility) and ``tasks``; none of them imports it, except the one call in
-``submissions.services.evaluation_finish`` that refreshes rows after a result is
+``submissions.lifecycle.evaluation_finish`` that refreshes rows after a result is
 stored. Catalogue changes reach it through ``catalogue.signals.suite_changed``,
 which ``apps.StandingsConfig.ready`` subscribes to.
 """

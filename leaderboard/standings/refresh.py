@@ -1,7 +1,7 @@
 """Keeping the precomputed leaderboard rows (``LeaderboardEntry``) true.
 
 A submission's row on a suite is computed here, once, when something it depends on
-changes: one of its results is stored (``submissions.services.evaluation_finish``
+changes: one of its results is stored (``submissions.lifecycle.evaluation_finish``
 calls :func:`leaderboard_refresh_for_task`), or the suite's published data or a task
 version changes (the catalogue sends ``suite_changed``; :func:`on_suite_changed`
 recomputes the suite). Pages and the API then read one row per submission and

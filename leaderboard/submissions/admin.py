@@ -2,7 +2,7 @@
 
 from django.contrib import admin
 
-from leaderboard.submissions import services
+from leaderboard.submissions import lifecycle
 from leaderboard.submissions.models import Evaluation, ModelArchive, Result, Submission
 
 
@@ -34,7 +34,7 @@ class SubmissionAdmin(admin.ModelAdmin):
     @admin.action(description="Cancel unfinished evaluations")
     def cancel_unfinished(self, request, queryset):
         total = sum(
-            services.submission_cancel(submission=sub, user=request.user)
+            lifecycle.submission_cancel(submission=sub, user=request.user)
             for sub in queryset
         )
         self.message_user(request, f"Cancelled {total} evaluation(s).")

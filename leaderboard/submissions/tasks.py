@@ -3,10 +3,12 @@
 from celery import shared_task
 from django.db import InterfaceError, OperationalError
 
+from leaderboard.submissions.queueing import RUN_EVALUATION
+
 
 @shared_task(
     bind=True,
-    name="glew.run_evaluation",
+    name=RUN_EVALUATION,
     acks_late=True,
     reject_on_worker_lost=True,
     autoretry_for=(OperationalError, InterfaceError),
@@ -22,8 +24,8 @@ def run_evaluation(self, evaluation_id: int) -> None:
     """
     from django.conf import settings
 
-    from leaderboard.submissions.services import EvaluationBusy
-    from runners.worker import evaluation_execute
+    from leaderboard.submissions.lifecycle import EvaluationBusy
+    from leaderboard.submissions.pipeline import evaluation_execute
 
     try:
         evaluation_execute(evaluation_id=evaluation_id)
@@ -36,7 +38,7 @@ def run_evaluation(self, evaluation_id: int) -> None:
 @shared_task(name="glew.reap_stuck_evaluations", ignore_result=True)
 def reap_stuck_evaluations() -> int:
     """Periodic: fail evaluations stuck past their time limit."""
-    from leaderboard.submissions.services import evaluation_reap_stuck
+    from leaderboard.submissions.lifecycle import evaluation_reap_stuck
 
     return evaluation_reap_stuck()
 
@@ -44,6 +46,6 @@ def reap_stuck_evaluations() -> int:
 @shared_task(name="glew.requeue_stale_evaluations", ignore_result=True)
 def requeue_stale_evaluations() -> int:
     """Periodic: publish again queued jobs a broker restart may have lost."""
-    from leaderboard.submissions.services import evaluation_requeue_stale
+    from leaderboard.submissions.lifecycle import evaluation_requeue_stale
 
     return evaluation_requeue_stale()

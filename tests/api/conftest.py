@@ -2,8 +2,6 @@ import pytest
 from django.core.management import call_command
 from rest_framework.test import APIClient
 
-from leaderboard.submissions import services
-
 
 @pytest.fixture(autouse=True)
 def _roomy_quota_and_own_storage(settings, tmp_path):
@@ -11,13 +9,6 @@ def _roomy_quota_and_own_storage(settings, tmp_path):
     session's shared storage (which other tests count) stays as they expect."""
     settings.GLEW_DAILY_SUBMISSION_LIMIT = 1000
     settings.MEDIA_ROOT = tmp_path / "storage"
-
-
-@pytest.fixture
-def no_enqueue(monkeypatch):
-    sent = []
-    monkeypatch.setattr(services, "_enqueue", lambda evs: sent.extend(evs))
-    return sent
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ import pytest
 from django.core.management import call_command
 
 from leaderboard.standings.cells import submission_cells
-from leaderboard.submissions import services
+from leaderboard.submissions import lifecycle
 from leaderboard.submissions.status import Status
 from tests.api.conftest import client_as
 from tests.factories import finish_evaluation, make_submission, model_variant
@@ -80,9 +80,9 @@ def write_ax_folder(folder):
 
 def finish_unscored(evaluation) -> None:
     """Finish a companion as the worker does when its split has no labels (AX)."""
-    services.evaluation_claim(evaluation_id=evaluation.pk)
-    services.evaluation_move(evaluation_id=evaluation.pk, to=Status.SCORING)
-    services.evaluation_finish(
+    lifecycle.evaluation_claim(evaluation_id=evaluation.pk)
+    lifecycle.evaluation_move(evaluation_id=evaluation.pk, to=Status.SCORING)
+    lifecycle.evaluation_finish(
         evaluation_id=evaluation.pk,
         scores={},
         task_score=None,

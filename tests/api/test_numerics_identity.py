@@ -11,7 +11,7 @@ import io
 
 import pytest
 
-from leaderboard.submissions import services
+from leaderboard.submissions import lifecycle
 from tests.api.conftest import client_as
 from tests.factories import finish_evaluation, make_submission, model_variant
 
@@ -100,9 +100,9 @@ def test_compare_keeps_profiles_apart(users, mixed):
 def test_a_reruns_drift_compares_like_with_like_only(users, mixed):
     owner = users["owner"]
     original = mixed.evaluations.get(seed=0)  # bf16-cuda, 0.80
-    same = services.evaluation_rerun(evaluation_id=original.pk, user=owner)
+    same = lifecycle.evaluation_rerun(evaluation_id=original.pk, user=owner)
     finish_evaluation(same, 0.79, numerics=GPU, device="cuda")
-    other = services.evaluation_rerun(evaluation_id=original.pk, user=owner)
+    other = lifecycle.evaluation_rerun(evaluation_id=original.pk, user=owner)
     finish_evaluation(other, 0.60, numerics=CPU)
 
     data = client_as(owner).get(f"/api/v1/submissions/{mixed.pk}").json()

@@ -13,7 +13,7 @@ from leaderboard.standings.board import Filters, build_board
 from leaderboard.standings.cells import cells_by_submission, submission_cells
 from leaderboard.standings.charts import length_curves
 from leaderboard.standings.robustness import clean_counterparts
-from leaderboard.submissions import services
+from leaderboard.submissions import lifecycle
 from leaderboard.submissions.models import LeaderboardEntry
 from leaderboard.submissions.status import Status
 from tasks import registry
@@ -37,7 +37,7 @@ def seeded(users, sst2_imported, tiny_model_zip, no_enqueue):
     finish_evaluation(by_seed[0], 0.80, numerics=GPU)
     finish_evaluation(by_seed[1], 0.90, numerics=GPU)
     finish_evaluation(by_seed[2], 0.50, numerics=CPU)
-    rerun = services.evaluation_rerun(evaluation_id=by_seed[0].pk, user=users["owner"])
+    rerun = lifecycle.evaluation_rerun(evaluation_id=by_seed[0].pk, user=users["owner"])
     finish_evaluation(rerun, 0.10, numerics=GPU)
     return submission
 
@@ -83,9 +83,9 @@ def test_length_curves_keep_profiles_apart(
         (0.9, 0.7, 0.2),
         strict=True,
     ):
-        services.evaluation_claim(evaluation_id=evaluation.pk)
-        services.evaluation_move(evaluation_id=evaluation.pk, to=Status.SCORING)
-        services.evaluation_finish(
+        lifecycle.evaluation_claim(evaluation_id=evaluation.pk)
+        lifecycle.evaluation_move(evaluation_id=evaluation.pk, to=Status.SCORING)
+        lifecycle.evaluation_finish(
             evaluation_id=evaluation.pk,
             scores={"accuracy": short, "accuracy_1k": short, "accuracy_4k": 0.5},
             task_score=short,

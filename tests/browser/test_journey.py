@@ -12,7 +12,7 @@ from django.conf import settings
 from django.core.management import call_command
 
 from leaderboard.catalogue.models import DatasetVersion
-from leaderboard.submissions import services
+from leaderboard.submissions import queueing
 from leaderboard.submissions.models import Submission
 from tests.factories import finish_all, make_submission, model_variant
 
@@ -86,11 +86,11 @@ def test_signup_upload_watch_rank_chart_download_publish(
     assert b"model_sha256" in download.value.path().read_bytes()
 
     # A second, lighter model (finished by hand: no second sandbox run needed).
-    monkeypatch.setattr(services, "_enqueue", lambda evaluations: None)
     settings.GLEW_DAILY_SUBMISSION_LIMIT = 1000
-    other = make_submission(
-        submission.owner, model_variant(tiny_model_zip, "x"), name="fast-one"
-    )
+    with queueing.captured():
+        other = make_submission(
+            submission.owner, model_variant(tiny_model_zip, "x"), name="fast-one"
+        )
     finish_all(other, 0.1, params=1000, throughput=1e6, memory=1000, train_seconds=0.1)
 
     # The leaderboard: both rows, sortable, with the Pareto chart.

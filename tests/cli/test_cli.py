@@ -13,7 +13,6 @@ import pytest
 from django.core.management import call_command
 
 from glew_cli.main import main
-from leaderboard.submissions import services
 from leaderboard.submissions.models import Submission
 from tests.factories import finish_all
 
@@ -23,11 +22,10 @@ REPO = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
-def env(monkeypatch, tmp_path, live_server, settings):
+def env(monkeypatch, tmp_path, live_server, settings, no_enqueue):
     """A clean CLI environment pointed at the live server; no broker needed."""
     settings.GLEW_DAILY_SUBMISSION_LIMIT = 1000
     settings.MEDIA_ROOT = tmp_path / "storage"  # not the session's shared storage
-    monkeypatch.setattr(services, "_enqueue", lambda evaluations: None)
     monkeypatch.setenv("GLEW_CONFIG", str(tmp_path / "config" / "glew.json"))
     monkeypatch.setenv("GLEW_URL", live_server.url)
     monkeypatch.delenv("GLEW_TOKEN", raising=False)

@@ -7,7 +7,7 @@ import pytest
 from django.core.management import call_command
 
 from leaderboard.standings.robustness import robustness_gaps
-from leaderboard.submissions import services
+from leaderboard.submissions import intake
 from leaderboard.submissions.models import Evaluation
 from leaderboard.submissions.status import Status
 from tests.fixtures.tiny_model import FIXTURE_TEXTS
@@ -74,7 +74,7 @@ def test_a_companion_fails_with_its_model(
     with zipfile.ZipFile(buffer, "w") as archive:
         archive.writestr("config.json", json.dumps({"model_type": "bert"}))
     buffer.seek(0)
-    submission = services.submission_create(
+    submission = intake.submission_create(
         owner=owner,
         name="broken",
         archive_stream=buffer,

@@ -15,7 +15,7 @@ import pytest
 from django.core.management import call_command
 from django.db import connection
 
-from leaderboard.submissions import services
+from leaderboard.submissions import intake, lifecycle
 from leaderboard.submissions.models import Evaluation, Result
 from leaderboard.submissions.status import Status
 from tests.conftest import purge_queues, require_tool, start_worker, stop_worker
@@ -124,7 +124,7 @@ def test_broker_and_database_restarts_lose_nothing(
     try:
         ids = []
         for name in ("first", "second"):  # one runs, one waits in the queue
-            submission = services.submission_create(
+            submission = intake.submission_create(
                 owner=owner,
                 name=name,
                 archive_stream=tiny_model_zip.open("rb"),
@@ -139,7 +139,7 @@ def test_broker_and_database_restarts_lose_nothing(
 
         # What the periodic requeue sweep does, without waiting its period.
         wait_until(
-            lambda: services.evaluation_requeue_stale(older_than_s=0) >= 0,
+            lambda: lifecycle.evaluation_requeue_stale(older_than_s=0) >= 0,
             30,
             "the database for the sweep",
         )

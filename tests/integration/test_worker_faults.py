@@ -7,7 +7,7 @@ import time
 import pytest
 from django.core.management import call_command
 
-from leaderboard.submissions import services
+from leaderboard.submissions import intake
 from leaderboard.submissions.models import Evaluation, Result
 from leaderboard.submissions.status import Status
 from tests.conftest import purge_queues, start_worker, stop_worker
@@ -43,7 +43,7 @@ def test_sigkilled_worker_job_is_redelivered_and_finishes_once(
 
     first = start_worker(tmp_path / "first.log", tmp_path, extra_env=WORKER_ENV)
     try:
-        submission = services.submission_create(
+        submission = intake.submission_create(
             owner=owner,
             name="killed",
             archive_stream=tiny_model_zip.open("rb"),

@@ -14,7 +14,7 @@ from django.utils import timezone
 from leaderboard.catalogue.models import DatasetVersion
 from leaderboard.catalogue.services import dataset_version_archive
 from leaderboard.standings.rows import leaderboard_rows
-from leaderboard.submissions import exports, selectors, services
+from leaderboard.submissions import exports, intake, lifecycle, selectors
 from leaderboard.submissions.models import Evaluation, Submission
 from leaderboard.submissions.status import Status
 from tasks.errors import UserError
@@ -33,16 +33,14 @@ def other(django_user_model):
 
 
 @pytest.fixture(autouse=True)
-def no_enqueue(monkeypatch):
-    sent = []
-    monkeypatch.setattr(services, "_enqueue", lambda evs: sent.extend(evs))
-    return sent
+def _jobs_are_captured(no_enqueue):
+    """Every test here checks rows, never runs a job."""
 
 
 @pytest.fixture
 def submission(owner, sst2_folder, tiny_model_zip):
     call_command("import_task", "glue/sst2", str(sst2_folder))
-    return services.submission_create(
+    return intake.submission_create(
         owner=owner,
         name="tiny",
         archive_stream=tiny_model_zip.open("rb"),
@@ -57,9 +55,9 @@ def finish(
     predictions: dict | None = None,
     numerics: str = "fp32-x86-64-v3",
 ):
-    services.evaluation_claim(evaluation_id=evaluation.pk)
-    services.evaluation_move(evaluation_id=evaluation.pk, to=Status.SCORING)
-    return services.evaluation_finish(
+    lifecycle.evaluation_claim(evaluation_id=evaluation.pk)
+    lifecycle.evaluation_move(evaluation_id=evaluation.pk, to=Status.SCORING)
+    return lifecycle.evaluation_finish(
         evaluation_id=evaluation.pk,
         scores={"accuracy": accuracy},
         task_score=accuracy,
@@ -73,7 +71,7 @@ def finish(
 def test_a_rerun_reproduces_the_manifest_and_shows_drift(submission, owner):
     original = submission.evaluations.get()
     finish(original, 0.75)
-    rerun = services.evaluation_rerun(evaluation_id=original.pk, user=owner)
+    rerun = lifecycle.evaluation_rerun(evaluation_id=original.pk, user=owner)
     assert rerun.rerun_of_id == original.pk
     assert (rerun.dataset_version_id, rerun.seed, rerun.recipe_version) == (
         original.dataset_version_id,
@@ -92,23 +90,23 @@ def test_a_rerun_reproduces_the_manifest_and_shows_drift(submission, owner):
 def test_only_owner_or_admin_may_rerun_and_only_when_done(submission, owner, other):
     evaluation = submission.evaluations.get()
     with pytest.raises(UserError) as caught:
-        services.evaluation_rerun(evaluation_id=evaluation.pk, user=owner)
+        lifecycle.evaluation_rerun(evaluation_id=evaluation.pk, user=owner)
     assert caught.value.code == "evaluation.not_done"
     finish(evaluation, 0.7)
     with pytest.raises(UserError) as caught:
-        services.evaluation_rerun(evaluation_id=evaluation.pk, user=other)
+        lifecycle.evaluation_rerun(evaluation_id=evaluation.pk, user=other)
     assert caught.value.code == "auth.forbidden"
 
 
 def test_the_reaper_fails_evaluations_stuck_past_their_limit(submission, settings):
     evaluation = submission.evaluations.get()
-    services.evaluation_claim(evaluation_id=evaluation.pk)
-    assert services.evaluation_reap_stuck() == 0
+    lifecycle.evaluation_claim(evaluation_id=evaluation.pk)
+    assert lifecycle.evaluation_reap_stuck() == 0
     limit = settings.GLEW_TIME_LIMITS["smoke"]
     Evaluation.objects.filter(pk=evaluation.pk).update(
         started_at=timezone.now() - timedelta(seconds=limit + 700)
     )
-    assert services.evaluation_reap_stuck() == 1
+    assert lifecycle.evaluation_reap_stuck() == 1
     evaluation.refresh_from_db()
     assert evaluation.status == Status.FAILED
     assert evaluation.error_code == "platform.stuck"
@@ -120,7 +118,7 @@ def test_daily_limit_counts_only_runs_that_did_not_fail(
     settings.GLEW_DAILY_LIMITS = {"glue": 2}
 
     def submit():
-        return services.submission_create(
+        return intake.submission_create(
             owner=owner,
             name="again",
             archive_stream=tiny_model_zip.open("rb"),
@@ -132,7 +130,7 @@ def test_daily_limit_counts_only_runs_that_did_not_fail(
     with pytest.raises(UserError) as caught:
         submit()
     assert caught.value.code == "limits.daily_quota"
-    services.evaluation_fail(
+    lifecycle.evaluation_fail(
         evaluation_id=second.evaluations.get().pk, code="x.y", message="broken"
     )
     submit()  # the failed one gave its slot back
@@ -141,10 +139,10 @@ def test_daily_limit_counts_only_runs_that_did_not_fail(
 
 def test_visibility_is_changed_by_the_owner_only(submission, owner, other):
     with pytest.raises(UserError):
-        services.submission_set_visibility(
+        intake.submission_set_visibility(
             submission=submission, user=other, visibility="private"
         )
-    services.submission_set_visibility(
+    intake.submission_set_visibility(
         submission=submission, user=owner, visibility="private"
     )
     assert not selectors.visible_submissions(other).filter(pk=submission.pk).exists()
@@ -186,29 +184,29 @@ def test_a_job_delivered_twice_waits_while_the_first_worker_is_alive(
     submission, settings
 ):
     evaluation = submission.evaluations.get()
-    services.evaluation_claim(evaluation_id=evaluation.pk)
-    with pytest.raises(services.EvaluationBusy):
-        services.evaluation_claim(evaluation_id=evaluation.pk)
+    lifecycle.evaluation_claim(evaluation_id=evaluation.pk)
+    with pytest.raises(lifecycle.EvaluationBusy):
+        lifecycle.evaluation_claim(evaluation_id=evaluation.pk)
     # The first worker died: its heartbeat goes stale, the second takes over.
     Evaluation.objects.filter(pk=evaluation.pk).update(
         heartbeat_at=timezone.now()
         - timedelta(seconds=settings.GLEW_HEARTBEAT_STALE_S + 1)
     )
-    taken = services.evaluation_claim(evaluation_id=evaluation.pk)
+    taken = lifecycle.evaluation_claim(evaluation_id=evaluation.pk)
     assert taken.attempts == 2
     # A worker that lets go (OOM retry) can be taken over at once.
-    services.evaluation_heartbeat(evaluation_id=evaluation.pk, alive=False)
-    assert services.evaluation_claim(evaluation_id=evaluation.pk).attempts == 3
+    lifecycle.evaluation_heartbeat(evaluation_id=evaluation.pk, alive=False)
+    assert lifecycle.evaluation_claim(evaluation_id=evaluation.pk).attempts == 3
 
 
 def test_queued_jobs_a_broker_forgot_are_published_again(submission, no_enqueue):
     evaluation = submission.evaluations.get()
-    assert services.evaluation_requeue_stale(older_than_s=60) == 0
+    assert lifecycle.evaluation_requeue_stale(older_than_s=60) == 0
     Evaluation.objects.filter(pk=evaluation.pk).update(
         enqueued_at=timezone.now() - timedelta(minutes=30)
     )
     no_enqueue.clear()
-    assert services.evaluation_requeue_stale(older_than_s=60) == 1
+    assert lifecycle.evaluation_requeue_stale(older_than_s=60) == 1
     assert [e.pk for e in no_enqueue] == [evaluation.pk]
-    services.evaluation_claim(evaluation_id=evaluation.pk)
-    assert services.evaluation_requeue_stale(older_than_s=0) == 0  # running now
+    lifecycle.evaluation_claim(evaluation_id=evaluation.pk)
+    assert lifecycle.evaluation_requeue_stale(older_than_s=0) == 0  # running now

@@ -9,7 +9,7 @@ from django.conf import settings
 from django.core.management import call_command
 from rest_framework.test import APIClient
 
-from leaderboard.submissions import services
+from leaderboard.submissions import intake, lifecycle
 from leaderboard.submissions.models import Evaluation, ModelArchive, Submission
 from leaderboard.submissions.status import Status
 
@@ -29,16 +29,6 @@ def other(django_user_model):
 @pytest.fixture
 def sst2_imported(sst2_folder):
     call_command("import_task", "glue/sst2", str(sst2_folder))
-
-
-@pytest.fixture
-def no_enqueue(monkeypatch):
-    """Unit tests check rows; the broker and worker are the integration tests' job."""
-    sent = []
-    monkeypatch.setattr(
-        services, "_enqueue", lambda evaluations: sent.extend(evaluations)
-    )
-    return sent
 
 
 def stored_models() -> list[Path]:
@@ -64,7 +54,7 @@ def test_a_submission_queues_one_evaluation_per_task_and_seed(
     user, sst2_imported, tiny_model_zip, no_enqueue, django_capture_on_commit_callbacks
 ):
     with django_capture_on_commit_callbacks(execute=True):
-        submission = services.submission_create(
+        submission = intake.submission_create(
             owner=user,
             name="tiny",
             archive_stream=tiny_model_zip.open("rb"),
@@ -82,7 +72,7 @@ def test_the_same_archive_twice_is_stored_once(
     user, sst2_imported, tiny_model_zip, no_enqueue
 ):
     for name in ("first", "second"):
-        services.submission_create(
+        intake.submission_create(
             owner=user,
             name=name,
             archive_stream=tiny_model_zip.open("rb"),
@@ -156,7 +146,7 @@ def test_anonymous_upload_is_refused():
 def test_private_submissions_are_hidden_from_others(
     user, other, sst2_imported, tiny_model_zip, no_enqueue
 ):
-    submission = services.submission_create(
+    submission = intake.submission_create(
         owner=user,
         name="secret",
         archive_stream=tiny_model_zip.open("rb"),
@@ -174,7 +164,7 @@ def test_private_submissions_are_hidden_from_others(
 def test_a_finished_evaluation_ignores_a_redelivered_job(
     user, sst2_imported, tiny_model_zip, no_enqueue
 ):
-    submission = services.submission_create(
+    submission = intake.submission_create(
         owner=user,
         name="x",
         archive_stream=tiny_model_zip.open("rb"),
@@ -182,9 +172,9 @@ def test_a_finished_evaluation_ignores_a_redelivered_job(
         tasks=["glue/sst2"],
     )
     evaluation = submission.evaluations.get()
-    services.evaluation_claim(evaluation_id=evaluation.pk)
-    services.evaluation_move(evaluation_id=evaluation.pk, to=Status.SCORING)
-    result = services.evaluation_finish(
+    lifecycle.evaluation_claim(evaluation_id=evaluation.pk)
+    lifecycle.evaluation_move(evaluation_id=evaluation.pk, to=Status.SCORING)
+    result = lifecycle.evaluation_finish(
         evaluation_id=evaluation.pk,
         scores={"accuracy": 0.5},
         task_score=0.5,
@@ -194,8 +184,8 @@ def test_a_finished_evaluation_ignores_a_redelivered_job(
         numerics="fp32-x86-64-v3",
     )
     assert result is not None
-    assert services.evaluation_claim(evaluation_id=evaluation.pk) is None
-    again = services.evaluation_finish(
+    assert lifecycle.evaluation_claim(evaluation_id=evaluation.pk) is None
+    again = lifecycle.evaluation_finish(
         evaluation_id=evaluation.pk,
         scores={"accuracy": 0.9},
         task_score=0.9,
@@ -215,7 +205,7 @@ def test_a_finished_evaluation_ignores_a_redelivered_job(
 def test_cancel_is_for_the_owner_only(
     user, other, sst2_imported, tiny_model_zip, no_enqueue
 ):
-    submission = services.submission_create(
+    submission = intake.submission_create(
         owner=user,
         name="x",
         archive_stream=tiny_model_zip.open("rb"),

@@ -10,7 +10,7 @@ import pytest
 from django.core.management import call_command
 from django.db import connection
 
-from leaderboard.submissions import services
+from leaderboard.submissions import intake
 from leaderboard.submissions.models import ModelArchive, Submission
 
 N = 20
@@ -19,9 +19,8 @@ pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.timeout(300)]
 
 
 @pytest.fixture
-def setup(django_user_model, sst2_folder, settings, tmp_path, monkeypatch):
+def setup(django_user_model, sst2_folder, settings, tmp_path, no_enqueue):
     settings.MEDIA_ROOT = str(tmp_path / "media")
-    monkeypatch.setattr(services, "_enqueue", lambda evaluations: None)
     call_command("import_task", "glue/sst2", str(sst2_folder))
     return django_user_model.objects.create_user("crowd", is_staff=True)
 
@@ -34,7 +33,7 @@ def _upload_all(owner, archives: list[Path]) -> list[BaseException]:
         try:
             with path.open("rb") as stream:
                 barrier.wait(timeout=60)
-                services.submission_create(
+                intake.submission_create(
                     owner=owner,
                     name=f"upload {i}",
                     archive_stream=stream,

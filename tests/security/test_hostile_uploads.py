@@ -336,11 +336,8 @@ def test_default_cap_admits_a_bert_large_checkpoint():
 
 
 def test_good_upload_leaves_no_temporary_file(
-    token_client, sst2_imported, upload_dirs, tiny_model_zip, monkeypatch
+    token_client, sst2_imported, upload_dirs, tiny_model_zip, no_enqueue
 ):
-    from leaderboard.submissions import services
-
-    monkeypatch.setattr(services, "_enqueue", lambda evaluations: None)
     response = post_archive(token_client, tiny_model_zip.read_bytes())
     assert response.status_code == 201, response.content
     assert not list(upload_dirs["temp"].glob("glew-upload-*"))
@@ -348,11 +345,8 @@ def test_good_upload_leaves_no_temporary_file(
 
 
 def test_duplicate_upload_is_linked_not_stored_twice(
-    token_client, sst2_imported, upload_dirs, tiny_model_zip, monkeypatch
+    token_client, sst2_imported, upload_dirs, tiny_model_zip, no_enqueue
 ):
-    from leaderboard.submissions import services
-
-    monkeypatch.setattr(services, "_enqueue", lambda evaluations: None)
     first = post_archive(token_client, tiny_model_zip.read_bytes())
     second = post_archive(token_client, tiny_model_zip.read_bytes(), "again.zip")
     assert first.status_code == second.status_code == 201

@@ -9,7 +9,6 @@ loops are covered in tests/runners/test_sandbox.py.
 
 from __future__ import annotations
 
-import json
 import os
 import socket
 import textwrap
@@ -20,6 +19,7 @@ from pathlib import Path
 import pytest
 
 from runners import cgroups
+from runners.contract import SPEC_FILE, LaunchSettings
 from runners.sandbox import (
     SandboxLimits,
     SandboxUnavailable,
@@ -50,7 +50,7 @@ def needs_bwrap() -> None:
 def _run(job: Path, program: str, limits: SandboxLimits = LIMITS, *args: str):
     for sub in ("model", "data", "out"):
         (job / sub).mkdir(parents=True, exist_ok=True)
-    (job / "spec.json").write_text(json.dumps({"spec_version": 1, "threads": 1}))
+    LaunchSettings(threads=1).write(job / SPEC_FILE)
     (job / "model" / "prog.py").write_text(textwrap.dedent(program))
     return run_in_sandbox(
         job_dir=job,

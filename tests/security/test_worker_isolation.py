@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from leaderboard.submissions import services
+from leaderboard.submissions import intake
 from leaderboard.submissions.models import Evaluation
-from runners.worker import _prepare_job
+from leaderboard.submissions.pipeline.folder import job_folder_prepare
 from tasks import registry
 from tests.security.conftest import post_archive
 
@@ -21,11 +21,10 @@ TERMINAL = {"finished", "failed", "cancelled"}
 
 @pytest.mark.django_db
 def test_prepared_job_holds_no_evaluation_labels(
-    uploader, sst2_imported, tiny_model_zip, tmp_path: Path, monkeypatch
+    uploader, sst2_imported, tiny_model_zip, tmp_path: Path, no_enqueue
 ):
-    monkeypatch.setattr(services, "_enqueue", lambda evaluations: None)
     with tiny_model_zip.open("rb") as stream:
-        submission = services.submission_create(
+        submission = intake.submission_create(
             owner=uploader,
             name="labels",
             archive_stream=stream,
@@ -35,7 +34,7 @@ def test_prepared_job_holds_no_evaluation_labels(
     evaluation = Evaluation.objects.get(submission=submission)
     spec = registry.get_task(evaluation.task.name)
     job = tmp_path / "job"
-    _prepare_job(evaluation=evaluation, spec=spec, job_dir=job)
+    job_folder_prepare(evaluation=evaluation, spec=spec, job_dir=job)
 
     job_spec = json.loads((job / "spec.json").read_text())
     predicted = job_spec["data"]["predict"]

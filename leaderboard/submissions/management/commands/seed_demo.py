@@ -15,10 +15,10 @@ from leaderboard.submissions.baseline import (
     minilm_dir,
     zip_model_folder,
 )
+from leaderboard.submissions.intake import submission_create
 from leaderboard.submissions.models import Submission
-from leaderboard.submissions.services import submission_create
 from tasks.errors import GlewError
-from tasks.importers import load_suite
+from tasks.importers.loading import load_suite
 
 DEMO_SUITE = "glue"
 HUB_TASKS = ("glue/sst2", "glue/rte", "glue/mrpc", "glue/stsb", "glue/cola")

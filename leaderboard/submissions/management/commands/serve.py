@@ -5,11 +5,12 @@ import shutil
 import signal
 import socket
 import subprocess
-import sys
 
 from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
+
+from leaderboard.celery import worker_argv
 
 
 def check_port_free(host: str, port: str) -> None:
@@ -66,30 +67,19 @@ class Command(BaseCommand):
 
     def handle(self, *args, port: str, host: str, concurrency: str, **options):
         check_port_free(host, port)
-        queues = ",".join(sorted(set(settings.GLEW_QUEUES.values())))
+        queues = sorted(set(settings.GLEW_QUEUES.values()))
         worker = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "celery",
-                "-A",
-                "leaderboard",
-                "worker",
-                "-Q",
-                queues,
-                "--concurrency",
-                concurrency,
-                "--loglevel",
-                "INFO",
-                "--hostname",
-                f"glew-local@{os.uname().nodename}",
-            ],
+            worker_argv(
+                queues=queues,
+                hostname=f"glew-local@{os.uname().nodename}",
+                concurrency=concurrency,
+            ),
             start_new_session=True,
         )
         self.stdout.write(
             self.style.SUCCESS(
                 f"Glew is starting on http://{host}:{port}/ (worker pid {worker.pid}, "
-                f"queues {queues}). Ctrl-C or SIGTERM stops both."
+                f"queues {', '.join(queues)}). Ctrl-C or SIGTERM stops both."
             )
         )
         if not _native_bf16_here():

@@ -1,7 +1,10 @@
-"""Every write to submissions, evaluations and results, and the rules behind them.
+"""Intake: an upload becomes a stored archive, a Submission and its Evaluations.
 
-Views, the API, admin actions, management commands and the worker call these; none of
-them changes a row any other way. Each service runs in one transaction.
+Every write that creates a submission, and the rules it checks on the way in (the
+archive's safety and size, targets with data, daily quotas, the parameter cap), lives
+here; its settings afterwards (visibility) too. Views, the API, the CLI's endpoints
+and management commands call these; each runs in one transaction. What happens to an
+evaluation after it is queued is ``lifecycle``'s.
 """
 
 import hashlib
@@ -17,28 +20,28 @@ from django.conf import settings
 from django.core.files import File
 from django.core.files.storage import default_storage
 from django.db import IntegrityError, transaction
-from django.db.models import Q
 from django.utils import timezone
 
 from leaderboard import ratelimit
 from leaderboard.catalogue.models import Task
-from leaderboard.standings.refresh import leaderboard_refresh_for_task
+from leaderboard.submissions import queueing
 from leaderboard.submissions.models import (
     Evaluation,
     LeaderboardEntry,
     ModelArchive,
-    Result,
     Submission,
     Visibility,
 )
-from leaderboard.submissions.status import Status, can_move, submission_status_from
+from leaderboard.submissions.permissions import require_manager
+from leaderboard.submissions.recipes import task_recipe
+from leaderboard.submissions.status import Status
 from runners.archives import (
     ArchiveInfo,
     ArchiveLimits,
     check_parameter_cap,
     inspect_archive,
 )
-from runners.recipes import RECIPE_NAMES, Recipe, get_recipe
+from runners.recipes import RECIPE_NAMES, Recipe
 from tasks import registry
 from tasks.errors import UserError
 
@@ -345,7 +348,7 @@ def submission_create(
                 evaluations = _evaluations_create(
                     submission=submission, targets=targets
                 )
-                transaction.on_commit(lambda: _enqueue(evaluations))
+                transaction.on_commit(lambda: queueing.enqueue(evaluations))
         except BaseException:
             for stored in saved:  # rolled back: no row refers to the file any more
                 default_storage.delete(stored)
@@ -366,9 +369,7 @@ def _evaluations_create(
 ) -> list[Evaluation]:
     created = []
     for task in targets:
-        recipe = get_recipe(
-            submission.recipe, task_name=task.name, task_type=task.task_type
-        )
+        recipe = task_recipe(submission.recipe, task)
         queue = queue_for_recipe(recipe)
         version = task.published_version()
         companions = companion_tasks(task)
@@ -398,221 +399,11 @@ def _evaluations_create(
     return created
 
 
-def _enqueue(evaluations: list[Evaluation]) -> None:
-    from leaderboard.submissions.tasks import run_evaluation
-
-    for evaluation in evaluations:
-        Evaluation.objects.filter(pk=evaluation.pk).update(enqueued_at=timezone.now())
-        run_evaluation.apply_async(args=[evaluation.pk], queue=evaluation.queue)
-
-
-def submission_refresh_status(*, submission: Submission) -> str:
-    """Recompute a submission's status from its evaluations (caller holds the lock)."""
-    statuses = list(submission.evaluations.values_list("status", flat=True))
-    status = submission_status_from(statuses)
-    if status != submission.status:
-        submission.status = status
-        submission.save(update_fields=["status", "updated_at"])
-    return status
-
-
-def evaluation_move(*, evaluation_id: int, to: str, **fields) -> Evaluation | None:
-    """Move an evaluation to status ``to``; the only code that changes a status.
-
-    Locks the submission, then the evaluation (always in that order, so concurrent
-    finishes of sibling evaluations cannot miss each other), applies ``fields`` and
-    refreshes the submission's derived status. A move the table does not allow
-    (a redelivered job for a finished evaluation, say) is a no-op returning None.
-    """
-    with transaction.atomic():
-        submission_id = (
-            Evaluation.objects.filter(pk=evaluation_id)
-            .values_list("submission_id", flat=True)
-            .first()
-        )
-        if submission_id is None:
-            return None
-        submission = Submission.objects.select_for_update().get(pk=submission_id)
-        evaluation = Evaluation.objects.select_for_update().get(pk=evaluation_id)
-        if not can_move(evaluation.status, to):
-            return None
-        evaluation.status = to
-        for key, value in fields.items():
-            setattr(evaluation, key, value)
-        evaluation.save()
-        submission_refresh_status(submission=submission)
-    return evaluation
-
-
-class EvaluationBusy(Exception):
-    """A redelivered job found its evaluation run by a live worker: try again later."""
-
-
-def evaluation_claim(*, evaluation_id: int) -> Evaluation | None:
-    """A worker takes an evaluation: queued (or running, if redelivered) -> running.
-
-    A running evaluation whose heartbeat is fresh belongs to a live worker (the
-    broker delivered its job twice, or a requeue sweep did): ``EvaluationBusy`` is
-    raised so the job is retried later, when it finds the evaluation finished (a
-    no-op) or its worker dead (heartbeat stale), and takes it over.
-    """
-    with transaction.atomic():
-        evaluation = (
-            Evaluation.objects.select_for_update().filter(pk=evaluation_id).first()
-        )
-        if evaluation is None:
-            return None
-        if evaluation.status == Status.RUNNING and heartbeat_is_fresh(evaluation):
-            raise EvaluationBusy(evaluation_id)
-        attempts = evaluation.attempts
-    return evaluation_move(
-        evaluation_id=evaluation_id,
-        to=Status.RUNNING,
-        attempts=attempts + 1,
-        started_at=timezone.now(),
-        heartbeat_at=timezone.now(),
-        progress={},
-        error_code="",
-        error_message="",
-    )
-
-
-def heartbeat_is_fresh(evaluation: Evaluation) -> bool:
-    if evaluation.heartbeat_at is None:
-        return False
-    age = (timezone.now() - evaluation.heartbeat_at).total_seconds()
-    return age < settings.GLEW_HEARTBEAT_STALE_S
-
-
-def evaluation_heartbeat(*, evaluation_id: int, alive: bool = True) -> None:
-    """The running worker is alive (or, with ``alive=False``, has let go)."""
-    if alive:
-        Evaluation.objects.filter(pk=evaluation_id, status=Status.RUNNING).update(
-            heartbeat_at=timezone.now()
-        )
-    else:
-        Evaluation.objects.filter(pk=evaluation_id).update(heartbeat_at=None)
-
-
-def evaluation_requeue_stale(*, older_than_s: int | None = None) -> int:
-    """Publish again the jobs of queued evaluations published long ago.
-
-    A broker that restarts without persistence forgets queued messages; the rows
-    remember. A duplicate message is harmless: the claim rules make it a no-op or
-    a retry.
-    """
-    if older_than_s is None:
-        older_than_s = settings.GLEW_REQUEUE_AFTER_S
-    cutoff = timezone.now() - timedelta(seconds=older_than_s)
-    stale = list(
-        Evaluation.objects.filter(
-            status=Status.QUEUED, predicted_by__isnull=True
-        ).filter(
-            Q(enqueued_at__lt=cutoff)
-            | Q(enqueued_at__isnull=True, created_at__lt=cutoff)
-        )
-    )
-    _enqueue(stale)
-    return len(stale)
-
-
-def evaluation_report_progress(
-    *, evaluation_id: int, progress: dict, log_tail: str
-) -> None:
-    """Store the latest progress line and log tail of a running evaluation.
-
-    A plain update, not a status move: it only touches rows still running, so a
-    late progress line can never revive a finished or cancelled evaluation.
-    """
-    Evaluation.objects.filter(pk=evaluation_id, status=Status.RUNNING).update(
-        progress=progress, log_tail=log_tail
-    )
-
-
-def evaluation_fail(
-    *, evaluation_id: int, code: str, message: str, log_tail: str = ""
-) -> Evaluation | None:
-    """Mark an evaluation failed, with a stable code and a plain-words reason."""
-    fields = {
-        "error_code": code[:80],
-        "error_message": message,
-        "finished_at": timezone.now(),
-    }
-    if log_tail:
-        fields["log_tail"] = log_tail
-    return evaluation_move(evaluation_id=evaluation_id, to=Status.FAILED, **fields)
-
-
-def evaluation_cancel(*, evaluation_id: int, user) -> Evaluation | None:
-    """Cancel a queued or running evaluation (its owner or staff only)."""
-    evaluation = Evaluation.objects.select_related("submission").get(pk=evaluation_id)
-    if not (user.is_staff or evaluation.submission.owner_id == user.pk):
-        raise UserError("auth.forbidden", "Only the owner or an admin may cancel this.")
-    return evaluation_move(
-        evaluation_id=evaluation_id, to=Status.CANCELLED, finished_at=timezone.now()
-    )
-
-
-def submission_cancel(*, submission: Submission, user) -> int:
-    """Cancel every unfinished evaluation of a submission; returns how many."""
-    cancelled = 0
-    for evaluation_id in submission.evaluations.values_list("pk", flat=True):
-        if evaluation_cancel(evaluation_id=evaluation_id, user=user) is not None:
-            cancelled += 1
-    return cancelled
-
-
-def evaluation_finish(
-    *,
-    evaluation_id: int,
-    scores: dict,
-    task_score: float | None,
-    efficiency: dict,
-    manifest: dict,
-    predictions: dict,
-    numerics: str,
-    log_tail: str = "",
-) -> Result | None:
-    """Store the Result of a scored evaluation and mark it finished, exactly once.
-
-    A redelivered job that reaches this point again finds the evaluation finished and
-    changes nothing: there is never a second Result for one evaluation.
-    """
-    with transaction.atomic():
-        evaluation = evaluation_move(
-            evaluation_id=evaluation_id,
-            to=Status.FINISHED,
-            finished_at=timezone.now(),
-            log_tail=log_tail or Evaluation.objects.get(pk=evaluation_id).log_tail,
-        )
-        if evaluation is None:
-            return None
-        result, _ = Result.objects.get_or_create(
-            evaluation=evaluation,
-            defaults={
-                "scores": scores,
-                "task_score": task_score,
-                "task_version": evaluation.task.version,
-                "efficiency": efficiency,
-                "manifest": manifest,
-                "predictions": predictions,
-                "numerics": numerics,
-            },
-        )
-        leaderboard_refresh_for_task(
-            task=evaluation.task, submission=evaluation.submission
-        )
-    return result
-
-
 def submission_set_visibility(
     *, submission: Submission, user, visibility: str
 ) -> Submission:
     """Make a submission public or private (its owner or staff only)."""
-    if not (user.is_staff or submission.owner_id == user.pk):
-        raise UserError(
-            "auth.forbidden", "Only the owner or an admin may change visibility."
-        )
+    require_manager(user, submission, action="change visibility")
     if visibility not in Visibility.values:
         raise UserError(
             "submission.bad_visibility", "Visibility must be 'public' or 'private'."
@@ -624,110 +415,3 @@ def submission_set_visibility(
         updated_at=timezone.now()
     )
     return submission
-
-
-def evaluation_rerun(*, evaluation_id: int, user) -> Evaluation:
-    """Re-run a finished or failed evaluation with the same manifest.
-
-    Same model archive, dataset version, recipe version and seed; the new evaluation
-    names the one it reproduces, so its drift can be shown. A recipe whose version
-    changed since cannot reproduce the old run, and says so.
-    """
-    original = Evaluation.objects.select_related(
-        "submission", "task", "predicted_by__task"
-    ).get(pk=evaluation_id)
-    if not (user.is_staff or original.submission.owner_id == user.pk):
-        raise UserError("auth.forbidden", "Only the owner or an admin may re-run this.")
-    if original.predicted_by_id is not None:
-        raise UserError(
-            "evaluation.companion",
-            f"{original.task.name} is predicted by the "
-            f"{original.predicted_by.task.name} model; re-run that evaluation instead.",
-        )
-    if original.status not in (Status.FINISHED, Status.FAILED):
-        raise UserError(
-            "evaluation.not_done",
-            "Only a finished or failed evaluation can be re-run.",
-        )
-    recipe = get_recipe(
-        original.recipe_name,
-        task_name=original.task.name,
-        task_type=original.task.task_type,
-    )
-    if recipe.version != original.recipe_version:
-        raise UserError(
-            "evaluation.recipe_changed",
-            f"The {original.recipe_name} recipe is now {recipe.version}; this "
-            f"evaluation ran {original.recipe_version} and cannot be reproduced by it.",
-        )
-    source = original.rerun_of or original
-    with transaction.atomic():
-        rerun = Evaluation.objects.create(
-            submission=original.submission,
-            task=original.task,
-            dataset_version=original.dataset_version,
-            recipe_name=original.recipe_name,
-            recipe_version=original.recipe_version,
-            seed=original.seed,
-            queue=original.queue,
-            rerun_of=source,
-        )
-        submission = Submission.objects.select_for_update().get(
-            pk=original.submission_id
-        )
-        submission_refresh_status(submission=submission)
-        transaction.on_commit(lambda: _enqueue([rerun]))
-    return rerun
-
-
-def evaluation_retry_smaller_batch(*, evaluation_id: int) -> bool:
-    """After an out-of-memory failure, queue one retry at half the batch size.
-
-    Gradient accumulation doubles, so the effective batch (and so the recipe) is the
-    same. Only one automatic retry: a run that fails again stays failed.
-    The evaluation stays ``running`` (a status never goes back to queued): the new
-    job claims it again, exactly as a job redelivered after a worker crash does.
-    """
-    with transaction.atomic():
-        evaluation = Evaluation.objects.select_for_update().get(pk=evaluation_id)
-        if evaluation.gradient_accumulation_steps > 1:
-            return False
-        recipe = get_recipe(
-            evaluation.recipe_name,
-            task_name=evaluation.task.name,
-            task_type=evaluation.task.task_type,
-        )
-        if recipe.with_half_batch() is None:
-            return False  # a batch of one cannot be halved
-        if evaluation.status != Status.RUNNING:
-            return False
-        evaluation.gradient_accumulation_steps = 2
-        evaluation.save(update_fields=["gradient_accumulation_steps"])
-        transaction.on_commit(lambda: _enqueue([evaluation]))
-    return True
-
-
-def evaluation_reap_stuck(*, grace_seconds: int = 600) -> int:
-    """Fail evaluations running past their recipe's time limit (plus a grace period).
-
-    A worker that dies hard returns its job to the queue (late acks), but one whose
-    host vanished with the job unacknowledged on a broker without redelivery, or a
-    sandbox that hangs past its limit, would otherwise show "running" forever.
-    """
-    now = timezone.now()
-    reaped = 0
-    stuck = Evaluation.objects.filter(
-        status__in=[Status.RUNNING, Status.SCORING], started_at__isnull=False
-    ).values_list("pk", "recipe_name", "started_at")
-    for pk, recipe_name, started_at in stuck:
-        limit = settings.GLEW_TIME_LIMITS.get(recipe_name, 3600) + grace_seconds
-        if (now - started_at).total_seconds() > limit:
-            failed = evaluation_fail(
-                evaluation_id=pk,
-                code="platform.stuck",
-                message=f"The evaluation ran past its time limit of {limit} s without "
-                "finishing (its worker may have died); it was stopped. It can be "
-                "re-run.",
-            )
-            reaped += failed is not None
-    return reaped
