@@ -4,6 +4,7 @@ Integration tests run against what production runs: PostgreSQL (settings_test), 
 real Celery worker process on Redis, and the real bubblewrap sandbox.
 """
 
+import json
 import os
 import shutil
 import subprocess
@@ -59,6 +60,17 @@ def write_sst2_folder(folder: Path) -> Path:
     with (folder / "test.tsv").open("w") as f:
         f.write("index\tsentence\n")
         f.writelines(f"{i}\t{text}\n" for i, (text, _) in enumerate(dev[:6]))
+    return folder
+
+
+def write_advglue_folder(folder: Path) -> Path:
+    """AdvGLUE's released layout: one dev.json keyed by task name (sst2 here)."""
+    folder.mkdir()
+    rows = [
+        {"idx": i, "label": 1 if i < 5 else 0, "sentence": FIXTURE_TEXTS[i * 3]}
+        for i in range(10)
+    ]
+    (folder / "dev.json").write_text(json.dumps({"sst2": rows}))
     return folder
 
 

@@ -49,6 +49,7 @@ from runners.contract.lines import (
 from runners.contract.measurements import EFFICIENCY_KEYS, MEASUREMENT_KEYS
 from runners.contract.spec import (
     PRECISIONS,
+    REQUIRED_RECIPE_KEYS,
     SCHEDULERS,
     SPEC_VERSION,
     TASK_TYPES,
@@ -74,6 +75,7 @@ __all__ = [
     "OUT_OF_MEMORY_CODE",
     "PRECISIONS",
     "PREDICTIONS_DIR",
+    "REQUIRED_RECIPE_KEYS",
     "PROGRESS_PREFIX",
     "SCHEDULERS",
     "SPEC_FILE",

@@ -56,6 +56,9 @@ _REQUIRED: dict[str, tuple[str, ...]] = {
     ),
     "data": ("predict",),
 }
+
+REQUIRED_RECIPE_KEYS: tuple[str, ...] = _REQUIRED["recipe"]
+"""Keys a spec's ``recipe`` object must have (``Recipe.to_dict()`` writes them)."""
 """What the program relies on, per section ("" is the top level). Unknown extra
 keys are allowed, so a newer worker can add fields without breaking older images."""
 

@@ -15,26 +15,10 @@ from leaderboard.submissions import lifecycle
 from leaderboard.submissions.status import Status
 from tests.api.conftest import client_as
 from tests.factories import finish_evaluation, make_submission, model_variant
-from tests.tasks.conftest import write_tsv
+from tests.tasks.conftest import MNLI_DEV, MNLI_TRAIN, write_tsv
 
 pytestmark = pytest.mark.django_db
 
-MNLI_TRAIN = [
-    "index",
-    "promptID",
-    "pairID",
-    "genre",
-    "sentence1_binary_parse",
-    "sentence2_binary_parse",
-    "sentence1_parse",
-    "sentence2_parse",
-    "sentence1",
-    "sentence2",
-    "label1",
-    "gold_label",
-]
-MNLI_DEV = MNLI_TRAIN[:-2] + ["label1", "label2", "label3", "label4", "label5"]
-MNLI_DEV += ["gold_label"]
 LABELS = ("entailment", "neutral", "contradiction")
 
 

@@ -18,8 +18,8 @@ from leaderboard.submissions.models import LeaderboardEntry
 from leaderboard.submissions.status import Status
 from tasks import registry
 from tests.api.conftest import client_as
+from tests.conftest import write_advglue_folder
 from tests.factories import finish_evaluation, make_submission, model_variant
-from tests.fixtures.tiny_model import FIXTURE_TEXTS
 
 pytestmark = pytest.mark.django_db
 
@@ -119,21 +119,12 @@ def test_robustness_pairs_follow_the_catalogues_predict_with():
     assert "glue/sst2" not in clean_counterparts()
 
 
-def write_advglue(folder):
-    """AdvGLUE's released layout: one dev.json keyed by task name."""
-    folder.mkdir()
-    rows = [
-        {"idx": i, "label": 1 if i < 5 else 0, "sentence": FIXTURE_TEXTS[i * 3]}
-        for i in range(10)
-    ]
-    (folder / "dev.json").write_text(json.dumps({"sst2": rows}))
-    return folder
-
-
 @pytest.fixture
 def robust(users, sst2_imported, tiny_model_zip, no_enqueue, tmp_path):
     """An SST-2 model whose job also predicted AdvSST-2 (its companion)."""
-    call_command("import_task", "advglue/sst2", str(write_advglue(tmp_path / "adv")))
+    call_command(
+        "import_task", "advglue/sst2", str(write_advglue_folder(tmp_path / "adv"))
+    )
     submission = make_submission(
         users["owner"], model_variant(tiny_model_zip, "robust"), name="robust"
     )

@@ -10,28 +10,19 @@ from leaderboard.standings.robustness import robustness_gaps
 from leaderboard.submissions import intake
 from leaderboard.submissions.models import Evaluation
 from leaderboard.submissions.status import Status
-from tests.fixtures.tiny_model import FIXTURE_TEXTS
+from tests.conftest import write_advglue_folder
 from tests.integration.test_spine import wait_for_submission
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
-
-
-def write_advglue(folder):
-    """AdvGLUE's released layout: one dev.json keyed by task name."""
-    folder.mkdir()
-    rows = [
-        {"idx": i, "label": 1 if i < 5 else 0, "sentence": FIXTURE_TEXTS[i * 3]}
-        for i in range(10)
-    ]
-    (folder / "dev.json").write_text(json.dumps({"sst2": rows}))
-    return folder
 
 
 def test_advglue_is_scored_with_the_glue_model_in_the_same_job(
     celery_worker, api, sst2_folder, tiny_model_zip, tmp_path, django_user_model
 ):
     call_command("import_task", "glue/sst2", str(sst2_folder))
-    call_command("import_task", "advglue/sst2", str(write_advglue(tmp_path / "adv")))
+    call_command(
+        "import_task", "advglue/sst2", str(write_advglue_folder(tmp_path / "adv"))
+    )
 
     with tiny_model_zip.open("rb") as archive:
         response = api.post(
@@ -68,7 +59,9 @@ def test_a_companion_fails_with_its_model(
     import zipfile
 
     call_command("import_task", "glue/sst2", str(sst2_folder))
-    call_command("import_task", "advglue/sst2", str(write_advglue(tmp_path / "adv")))
+    call_command(
+        "import_task", "advglue/sst2", str(write_advglue_folder(tmp_path / "adv"))
+    )
     owner = django_user_model.objects.create_user("zed", password="pw-zed-12345")
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as archive:

@@ -8,26 +8,13 @@ import sys
 
 import pytest
 
+from runners.contract import REQUIRED_RECIPE_KEYS
 from runners.recipes import RECIPE_NAMES, Recipe, get_recipe
 from tasks.errors import UserError
 
-SPEC_RECIPE_KEYS = {
-    "name",
-    "version",
-    "learning_rate",
-    "batch_size",
-    "eval_batch_size",
-    "epochs",
-    "max_steps",
-    "warmup_ratio",
-    "weight_decay",
-    "max_length",
-    "max_train_examples",
-    "optimizer",
-    "scheduler",
-    "precision",
-    "gradient_accumulation_steps",
-}
+SPEC_RECIPE_KEYS = {*REQUIRED_RECIPE_KEYS, "name", "gradient_accumulation_steps"}
+"""What a recipe writes into a job spec: what the contract requires of it, plus its
+name and accumulation (warmup_steps only when a fixed recipe sets it)."""
 
 
 def _get(name: str, task_name: str = "glue/sst2") -> Recipe:

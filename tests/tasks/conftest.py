@@ -34,3 +34,29 @@ def glue_root(tmp_path: Path) -> Path:
 requires_glue_data = pytest.mark.skipif(
     not GLUE_DATA.is_dir(), reason=f"real GLUE files not found at {GLUE_DATA}"
 )
+
+
+# MNLI's released column layouts (train; dev_matched/mismatched with five annotator
+# labels), for tests that write MNLI files in the exact original layout.
+MNLI_TRAIN = [
+    "index",
+    "promptID",
+    "pairID",
+    "genre",
+    "sentence1_binary_parse",
+    "sentence2_binary_parse",
+    "sentence1_parse",
+    "sentence2_parse",
+    "sentence1",
+    "sentence2",
+    "label1",
+    "gold_label",
+]
+MNLI_DEV = MNLI_TRAIN[:-2] + [
+    "label1",
+    "label2",
+    "label3",
+    "label4",
+    "label5",
+    "gold_label",
+]

@@ -6,7 +6,13 @@ import pytest
 
 from tasks.errors import ImportFormatError, UserError
 from tasks.importers.loading import load_suite, load_task, scan_suite
-from tests.tasks.conftest import GLUE_DATA, requires_glue_data, write_tsv
+from tests.tasks.conftest import (
+    GLUE_DATA,
+    MNLI_DEV,
+    MNLI_TRAIN,
+    requires_glue_data,
+    write_tsv,
+)
 
 OFFICIAL_COUNTS = {
     "glue/sst2": {"train": 67349, "validation": 872, "test": 1821},
@@ -182,28 +188,6 @@ def test_stsb_layout_reads_float_scores(glue_root):
     assert dataset.label_distribution()["validation"]["max"] == 5.0
 
 
-MNLI_TRAIN = [
-    "index",
-    "promptID",
-    "pairID",
-    "genre",
-    "sentence1_binary_parse",
-    "sentence2_binary_parse",
-    "sentence1_parse",
-    "sentence2_parse",
-    "sentence1",
-    "sentence2",
-    "label1",
-    "gold_label",
-]
-MNLI_DEV = MNLI_TRAIN[:-2] + [
-    "label1",
-    "label2",
-    "label3",
-    "label4",
-    "label5",
-    "gold_label",
-]
 MNLI_TEST = MNLI_TRAIN[:10]
 
 
