@@ -45,7 +45,9 @@ def efficiency_by_submission(
     """Per submission: the efficiency figures (module docstring) and its devices,
     over its results in the numerics profile ``numerics`` (None: all of them)."""
     results = Result.objects.filter(
-        evaluation__submission_id__in=submission_ids, evaluation__task__in=tasks
+        evaluation__submission_id__in=submission_ids,
+        evaluation__task__in=tasks,
+        evaluation__rerun_of__isnull=True,  # as the cells: re-runs are not seeds
     )
     if numerics is not None:
         results = results.filter(numerics=numerics)

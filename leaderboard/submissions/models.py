@@ -146,9 +146,9 @@ class Result(models.Model):
 class LeaderboardEntry(models.Model):
     """A submission's precomputed row on one suite's leaderboard, per numerics profile.
 
-    Written by ``standings.leaderboard_entry_refresh`` whenever one of its results,
-    the suite's data or a task version changes, so pages and the API read one indexed
-    table instead of aggregating every result per request.
+    Written by ``leaderboard.standings.refresh.leaderboard_entry_refresh`` whenever
+    one of its results, the suite's data or a task version changes, so pages and the
+    API read one indexed table instead of aggregating every result per request.
     """
 
     suite = models.ForeignKey(
@@ -164,7 +164,8 @@ class LeaderboardEntry(models.Model):
     task_count = models.PositiveIntegerField(default=0)
     # {task name: {"mean", "std", "n", "per_seed": {seed: score}}}
     cells = models.JSONField(default=dict)
-    # Efficiency summary (mean over the row's results): params, throughput, ...
+    # Efficiency summary over the row's results (medians; the maximum of peak
+    # memory; fine-tune seconds summed over tasks): leaderboard.standings.efficiency.
     efficiency = models.JSONField(default=dict)
     updated_at = models.DateTimeField(auto_now=True)
 

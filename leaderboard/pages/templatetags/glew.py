@@ -8,9 +8,10 @@ register = template.Library()
 @register.filter
 def pct(value) -> str:
     """A 0-1 score as a percentage with one decimal, as GLUE tables print it."""
-    if value is None:
+    try:
+        return f"{100 * float(value):.1f}"
+    except (TypeError, ValueError):
         return "—"
-    return f"{100 * float(value):.1f}"
 
 
 @register.filter
@@ -22,10 +23,11 @@ def get(mapping, key):
 
 @register.filter
 def human(value) -> str:
-    """Large counts (parameters, bytes) in k/M/G."""
-    if value is None:
+    """Large counts (parameters, bytes) in k/M/G; "—" for a figure not measured."""
+    try:
+        value = float(value)
+    except (TypeError, ValueError):
         return "—"
-    value = float(value)
     for unit in ("", "k", "M", "G", "T"):
         if abs(value) < 1000:
             return f"{value:.3g}{unit}"
