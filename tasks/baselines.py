@@ -52,6 +52,13 @@ _EXACT_ZERO = {"matthews_corrcoef", "r3", "pearson", "spearman"}
 module docstring)."""
 
 
+def baseline_splits(task: TaskSpec) -> tuple[str, ...]:
+    """The splits whose labels the baselines read: training, then the scored ones
+    (only those that carry labels)."""
+    train = (task.train_split,) if task.train_split else ()
+    return tuple(s for s in train + scored_splits(task) if task.is_labelled(s))
+
+
 def baselines_from_labels(
     task: TaskSpec, labels: Mapping[str, Sequence[Any]]
 ) -> dict[str, Any]:

@@ -71,6 +71,10 @@ class DatasetVersion(models.Model):
     label_distribution = models.JSONField(default=dict)
     datasheet = models.JSONField(default=dict)
     files = models.JSONField(default=dict)
+    # What learning nothing scores on this data (tasks.baselines): {"task_version",
+    # "majority": {"task_score", "scores", "method", ...}, "chance": {...}}.
+    # Computed once when the version is stored; None until then.
+    baselines = models.JSONField(null=True, blank=True)
     source = models.CharField(max_length=500, blank=True)
     published = models.BooleanField(default=True)
     deprecated = models.BooleanField(default=False)

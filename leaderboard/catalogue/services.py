@@ -9,8 +9,10 @@ from django.core.files.storage import default_storage
 from django.db import transaction
 
 from leaderboard.catalogue.models import DatasetVersion, Suite, Task
+from leaderboard.catalogue.selectors import dataset_rows
 from leaderboard.catalogue.signals import suite_changed
 from tasks import registry
+from tasks.baselines import baseline_splits, baselines_from_labels
 from tasks.dataset import Dataset
 from tasks.specs import TaskSpec
 
@@ -38,6 +40,7 @@ def catalogue_sync() -> list[Task]:
     """
     synced = []
     changed_suites: set[int] = set()
+    changed_tasks: list[str] = []
     for suite_spec in registry.all_suites():
         suite, _ = Suite.objects.update_or_create(
             slug=suite_spec.name,
@@ -53,6 +56,7 @@ def catalogue_sync() -> list[Task]:
             ).first()
             if previous is not None and previous != spec.version:
                 changed_suites.add(suite.pk)
+                changed_tasks.append(spec.name)
             task, _ = Task.objects.update_or_create(
                 name=spec.name,
                 defaults={
@@ -69,6 +73,9 @@ def catalogue_sync() -> list[Task]:
                 },
             )
             synced.append(task)
+    # A new task version may score otherwise (other metrics): so may learning nothing.
+    for version in DatasetVersion.objects.filter(task__name__in=changed_tasks):
+        dataset_version_refresh_baselines(version=version)
     for suite in Suite.objects.filter(pk__in=changed_suites):
         _refresh_leaderboard(suite)
     return synced
@@ -120,6 +127,7 @@ def dataset_version_store(
             defaults={
                 "counts": dataset.counts(),
                 "label_distribution": dataset.label_distribution(),
+                "baselines": dataset_baselines(dataset),
                 "datasheet": _datasheet(spec, dataset, source),
                 "files": files,
                 "source": source[:500],
@@ -132,6 +140,32 @@ def dataset_version_store(
         "dataset %s: %s (%s)", version, "imported" if created else "exists", source
     )
     return version, created
+
+
+def dataset_baselines(dataset: Dataset) -> dict:
+    """The majority-class and chance baselines of a dataset (``tasks.baselines``)."""
+    return baselines_from_labels(
+        dataset.task,
+        {
+            split: dataset.references(split)
+            for split in baseline_splits(dataset.task)
+            if split in dataset.splits
+        },
+    )
+
+
+def dataset_version_refresh_baselines(*, version: DatasetVersion) -> dict:
+    """Recompute a stored version's baselines from its files, under the task's
+    current spec (a task version that changes its metrics changes them)."""
+    spec = registry.get_task(version.task.name)
+    labels = {
+        split: [row["label"] for row in dataset_rows(version, split)]
+        for split in baseline_splits(spec)
+        if split in version.files
+    }
+    version.baselines = baselines_from_labels(spec, labels)
+    version.save(update_fields=["baselines"])
+    return version.baselines
 
 
 def dataset_version_set_published(*, version: DatasetVersion, published: bool) -> None:
@@ -162,8 +196,6 @@ def dataset_version_archive(*, version: DatasetVersion) -> bytes:
 
     import pyarrow as pa
     import pyarrow.parquet as pq
-
-    from leaderboard.catalogue.selectors import dataset_rows
 
     spec = registry.get_task(version.task.name)
     hidden = set(spec.eval_splits) | set(spec.test_splits)
