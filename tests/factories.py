@@ -4,14 +4,22 @@ them: a submission via ``submission_create``, a result via ``evaluation_finish``
 import io
 import json
 import zipfile
+from collections import deque
 from pathlib import Path
 
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 
+from kernels import numerics
+from leaderboard.catalogue.selectors import dataset_rows
 from leaderboard.submissions import intake, lifecycle
-from leaderboard.submissions.models import Submission
+from leaderboard.submissions.models import Evaluation, Result, Submission
+from leaderboard.submissions.pipeline.folder import predicted_splits
+from leaderboard.submissions.pipeline.publish import job_publish
+from leaderboard.submissions.recipes import job_recipe
 from leaderboard.submissions.status import Status
+from runners.contract import OUT_DIR, measurements_file, predictions_file
+from tasks import registry
 
 
 def model_variant(tiny_model_zip: Path, tag: str) -> bytes:
@@ -98,3 +106,39 @@ def finish_all(submission: Submission, score: float, **figures) -> None:
     :func:`finish_evaluation` takes (numerics profile included)."""
     for evaluation in submission.evaluations.all():
         finish_evaluation(evaluation, score, **figures)
+
+
+def publish_run(
+    evaluation: Evaluation, predictions: dict[str, list], job_dir: Path
+) -> Result:
+    """Publish a job's predictions through the real publisher
+    (``pipeline.publish.job_publish``), as the worker does once the sandbox has
+    written them: checked, scored on the hidden labels, judged against the
+    version's baselines. ``predictions`` maps the job's split names (companions:
+    ``glue-ax__test``) to values; a split not given is predicted class 0 (0.0 for
+    regression). Returns the evaluation's Result."""
+    out = job_dir / OUT_DIR
+    for target, spec, split, name in predicted_splits(evaluation):
+        rows = dataset_rows(target.dataset_version, split)
+        values = predictions.get(name, [0 if spec.labels else 0.0] * len(rows))
+        path = predictions_file(out, name)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(
+            "".join(
+                json.dumps({"idx": row["idx"], "prediction": value}) + "\n"
+                for row, value in zip(rows, values, strict=True)
+            )
+        )
+    profile = numerics.requested_profile(job_recipe(evaluation).precision)
+    if profile == numerics.BF16:
+        profile = numerics.BF16_CPU
+    measurements_file(out).write_text(json.dumps({"numerics": profile}))
+    lifecycle.evaluation_claim(evaluation_id=evaluation.pk)
+    lifecycle.evaluation_move(evaluation_id=evaluation.pk, to=Status.SCORING)
+    job_publish(
+        evaluation=evaluation,
+        spec=registry.get_task(evaluation.task.name),
+        job_dir=job_dir,
+        tail=deque(),
+    )
+    return Result.objects.get(evaluation=evaluation)

@@ -8,6 +8,11 @@ Built from the precomputed rows (``rows.leaderboard_rows``: scores, visibility).
   keeps every submission). Results of two profiles are never averaged together.
 - Ranks are shared where 95% intervals overlap and the Pareto frontier is marked per
   efficiency column (``stats``).
+- **Partial suite scores rank apart**: a row whose score is over fewer tasks than
+  the suite has (``scope.suite_coverage``; ``rows.leaderboard_rows`` states the
+  rule) is ranked among the partial rows only, after every complete one, and
+  sorting by rank or score keeps complete rows first. The board carries its
+  ``coverage`` so every view can say what the score is over.
 """
 
 from __future__ import annotations
@@ -23,7 +28,7 @@ from leaderboard.standings.rows import (
     SubmissionSummary,
     leaderboard_rows,
 )
-from leaderboard.standings.scope import leaderboard_tasks
+from leaderboard.standings.scope import Coverage, leaderboard_tasks, suite_coverage
 from leaderboard.standings.stats import (
     Z95,
     assign_tied_ranks,
@@ -50,6 +55,21 @@ class BoardRow:
     device: str | None = None
     frontier: dict[str, bool] = field(default_factory=dict)
     numerics: str = ""
+    tasks_counted: int | None = None
+    tasks_in_suite: int = 0
+    partial: bool = False
+
+    @property
+    def rank_order(self) -> float | None:
+        """The rank as the page sorts it: partial rows after every complete one."""
+        if self.rank is None:
+            return None
+        return self.rank + (1_000_000 if self.partial else 0)
+
+    @property
+    def did_not_learn(self) -> int:
+        """Seeds of the row's cells that did not learn, over all its tasks."""
+        return sum(cell.did_not_learn for cell in self.tasks.values())
 
     @property
     def ci(self) -> tuple[float, float] | None:
@@ -95,6 +115,7 @@ class Board:
     recipes: list[str]
     devices: list[str]
     profiles: list[str] = field(default_factory=list)
+    coverage: Coverage | None = None
 
 
 _SIZE = re.compile(r"^\s*([0-9]*\.?[0-9]+)\s*([kKmMgGbB]?)\s*$")
@@ -148,10 +169,16 @@ def better_of(key: str) -> str:
 
 
 def sort_rows(rows: list[BoardRow], key: str, direction: str) -> list[BoardRow]:
-    """Sort by a column; missing values always go last whatever the direction."""
+    """Sort by a column; missing values always go last whatever the direction.
+
+    By rank or score, complete suite scores stay before partial ones (each group
+    sorted in itself): a partial score is never ranked among complete ones.
+    """
     present = [r for r in rows if sort_key_value(r, key) is not None]
     missing = [r for r in rows if sort_key_value(r, key) is None]
     present.sort(key=lambda r: sort_key_value(r, key), reverse=direction == "desc")
+    if key in ("rank", "score"):
+        present.sort(key=lambda r: r.partial)  # stable: each group keeps its order
     return present + missing
 
 
@@ -177,6 +204,9 @@ def _board_row(row: LeaderboardRow) -> BoardRow:
         efficiency={key: row.efficiency.get(key) for key in EFFICIENCY_KEYS},
         device=row.efficiency.get("device"),
         numerics=row.numerics,
+        tasks_counted=row.tasks_counted,
+        tasks_in_suite=row.tasks_in_suite,
+        partial=row.partial,
     )
 
 
@@ -194,7 +224,12 @@ def build_board(
     all_devices = sorted({d for r in rows for d in (r.device or "").split(",") if d})
     profiles = sorted({r.numerics for r in rows if r.numerics})
     rows = [r for r in rows if _keep(r, filters)]
-    assign_tied_ranks(rows, value=lambda r: r.score, se=lambda r: r.score_se)
+    for partial in (False, True):  # complete rows first; partial ones apart
+        assign_tied_ranks(
+            [r for r in rows if r.partial == partial],
+            value=lambda r: r.score,
+            se=lambda r: r.score_se,
+        )
     mark_frontiers(rows)
     valid = {"rank", "score", "name", *EFFICIENCY_KEYS} | {
         f"task:{t.name}" for t in tasks
@@ -205,7 +240,16 @@ def build_board(
         direction = "asc" if better_of(sort) == "lower" else "desc"
     rows = sort_rows(rows, sort, direction)
     return Board(
-        suite, tasks, rows, sort, direction, filters, recipes, all_devices, profiles
+        suite,
+        tasks,
+        rows,
+        sort,
+        direction,
+        filters,
+        recipes,
+        all_devices,
+        profiles,
+        coverage=suite_coverage(suite, tasks),
     )
 
 

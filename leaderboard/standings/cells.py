@@ -13,7 +13,10 @@ compare, robustness) is a cell made here, from the results that count:
 
 Seeds weigh equally: the cell is their mean, population standard deviation (0 for
 one seed) and count. Should one seed have two counted results, the first stored
-counts.
+counts. A cell also says how many of its seeds did not learn
+(``Result.did_not_learn``: constant predictions, or a score not above the
+majority-class or chance baseline) and how many were never judged (results stored
+before the check whose predictions could not be re-read): "1/5 did not learn".
 """
 
 from __future__ import annotations
@@ -40,6 +43,28 @@ class TaskCell:
     std: float
     n: int
     per_seed: dict[int, float] = field(default_factory=dict)
+    # seed -> did that seed's run not learn (True), learn (False), or unknown (None).
+    flags: dict[int, bool | None] = field(default_factory=dict)
+
+    @property
+    def did_not_learn(self) -> int:
+        """How many of the cell's seeds did not learn."""
+        return sum(1 for flag in self.flags.values() if flag)
+
+    @property
+    def unjudged(self) -> int:
+        """How many seeds were never judged (stored before the check)."""
+        return sum(1 for seed in self.per_seed if self.flags.get(seed) is None)
+
+    @property
+    def learning_text(self) -> str:
+        """Plain words for the cell: "1/5 did not learn", "" when all learned."""
+        parts = []
+        if self.did_not_learn:
+            parts.append(f"{self.did_not_learn}/{self.n} did not learn")
+        if self.unjudged:
+            parts.append(f"{self.unjudged}/{self.n} not checked")
+        return ", ".join(parts)
 
 
 def counted_results(results: QuerySet[Result]) -> QuerySet[Result]:
@@ -52,24 +77,26 @@ def counted_results(results: QuerySet[Result]) -> QuerySet[Result]:
 
 
 def average_seeds(
-    scores: Iterable[tuple[CellKey, int, float]],
+    scores: Iterable[tuple[CellKey, int, float, bool | None]],
 ) -> dict[CellKey, TaskCell]:
-    """``(key, seed, score)`` triples -> one cell per key, keys in sorted order.
+    """``(key, seed, score, did_not_learn)`` -> one cell per key, keys sorted.
 
     The first score given for a (key, seed) counts; pass them in a stable order.
     """
-    by_key: dict[CellKey, dict[int, float]] = defaultdict(dict)
-    for key, seed, score in scores:
-        by_key[key].setdefault(seed, score)
-    return {
-        key: TaskCell(
-            mean=statistics.fmean(seeds.values()),
-            std=statistics.pstdev(seeds.values()) if len(seeds) > 1 else 0.0,
-            n=len(seeds),
-            per_seed=dict(sorted(seeds.items())),
+    by_key: dict[CellKey, dict[int, tuple[float, bool | None]]] = defaultdict(dict)
+    for key, seed, score, flag in scores:
+        by_key[key].setdefault(seed, (score, flag))
+    cells = {}
+    for key, seeds in sorted(by_key.items()):
+        values = [score for score, _ in seeds.values()]
+        cells[key] = TaskCell(
+            mean=statistics.fmean(values),
+            std=statistics.pstdev(values) if len(values) > 1 else 0.0,
+            n=len(values),
+            per_seed={seed: seeds[seed][0] for seed in sorted(seeds)},
+            flags={seed: seeds[seed][1] for seed in sorted(seeds)},
         )
-        for key, seeds in sorted(by_key.items())
-    }
+    return cells
 
 
 def cells_by_submission(
@@ -87,10 +114,11 @@ def cells_by_submission(
         "numerics",
         "evaluation__seed",
         "task_score",
+        "did_not_learn",
     )
-    by_submission: dict[int, list[tuple[CellKey, int, float]]] = defaultdict(list)
-    for submission_id, task_name, profile, seed, score in rows:
-        by_submission[submission_id].append(((task_name, profile), seed, score))
+    by_submission: dict[int, list] = defaultdict(list)
+    for submission_id, task_name, profile, seed, score, flag in rows:
+        by_submission[submission_id].append(((task_name, profile), seed, score, flag))
     return {pk: average_seeds(scores) for pk, scores in by_submission.items()}
 
 
@@ -106,14 +134,18 @@ def cell_to_json(cell: TaskCell) -> dict:
         "std": cell.std,
         "n": cell.n,
         "per_seed": {str(seed): value for seed, value in cell.per_seed.items()},
+        "did_not_learn": cell.did_not_learn,
+        "flags": {str(seed): flag for seed, flag in cell.flags.items()},
     }
 
 
 def cell_from_json(data: dict) -> TaskCell:
-    """The inverse of :func:`cell_to_json`."""
+    """The inverse of :func:`cell_to_json` (a row stored before the flags existed
+    reads as every seed unjudged)."""
     return TaskCell(
         mean=data["mean"],
         std=data["std"],
         n=data["n"],
         per_seed={int(seed): value for seed, value in data["per_seed"].items()},
+        flags={int(seed): flag for seed, flag in data.get("flags", {}).items()},
     )

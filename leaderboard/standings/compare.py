@@ -67,6 +67,7 @@ def _entry(
         "mean": cell.mean if cell else None,
         "std": cell.std if cell else None,
         "seeds": cell.n if cell else 0,
+        "did_not_learn": cell.did_not_learn if cell else 0,
         "diff": diff,
         "within_noise": overlap,
     }

@@ -1,4 +1,9 @@
-"""A board as JSON (the API answer and the page's ``?format=json``) and as CSV."""
+"""A board as JSON (the API answer and the page's ``?format=json``) and as CSV.
+
+Both say what a suite score is over (``tasks_counted`` of ``tasks_in_suite``,
+``partial``; the board's ``coverage`` in words) and, per cell, how many seeds did
+not learn (``tasks.baselines.learning_check``).
+"""
 
 import csv
 import io
@@ -19,6 +24,9 @@ def row_data(row: BoardRow) -> dict:
         "model_sha256": row.submission.archive.sha256,
         "score": row.score,
         "score_ci95": list(ci) if ci else None,
+        "tasks_counted": row.tasks_counted,
+        "tasks_in_suite": row.tasks_in_suite,
+        "partial": row.partial,
         "tasks": {name: cell.mean for name, cell in row.tasks.items()},
         "task_details": {
             name: {
@@ -26,14 +34,25 @@ def row_data(row: BoardRow) -> dict:
                 "std": cell.std,
                 "seeds": cell.n,
                 "per_seed": cell.per_seed,
+                "did_not_learn": cell.did_not_learn,
+                "not_checked": cell.unjudged,
+                "did_not_learn_per_seed": cell.flags,
             }
             for name, cell in row.tasks.items()
         },
+        "did_not_learn": row.did_not_learn,
         "efficiency": dict(row.efficiency),
         "device": row.device,
         "numerics": row.numerics,
         "pareto": dict(row.frontier),
     }
+
+
+RANKING_RULE = (
+    "Rows whose suite score is over every scored task of the suite rank first; "
+    "rows with a partial suite score (over fewer tasks) are ranked among "
+    "themselves after them; rows without a suite score come last, unranked."
+)
 
 
 def board_data(board: Board, *, limit: int | None = None, offset: int = 0) -> dict:
@@ -48,6 +67,9 @@ def board_data(board: Board, *, limit: int | None = None, offset: int = 0) -> di
         "limit": limit,
         "suite": board.suite.slug,
         "tasks": [t.name for t in board.tasks],
+        # What every score on the board is over ("GLUE score over 6 of 9 tasks; ...").
+        "coverage": board.coverage.as_data() if board.coverage else None,
+        "ranking": RANKING_RULE,
         "sort": board.sort,
         "direction": board.direction,
         "columns": [
@@ -59,15 +81,18 @@ def board_data(board: Board, *, limit: int | None = None, offset: int = 0) -> di
 
 
 def board_csv(board: Board) -> str:
-    """One line per row: rank, who, profile, score with its 95% interval, each
-    task's mean/std/seeds, the efficiency figures and devices."""
+    """One line per row: rank, who, profile, score with its 95% interval and what
+    it is over (tasks counted, tasks in the suite, partial), each task's
+    mean/std/seeds and seeds that did not learn, the efficiency figures, devices."""
     out = io.StringIO()
     writer = csv.writer(out)
     task_names = [t.name for t in board.tasks]
     header = ["rank", "submission", "name", "owner", "baseline", "recipe", "numerics"]
     header += ["score", "score_ci95_low", "score_ci95_high"]
+    header += ["tasks_counted", "tasks_in_suite", "partial"]
     for name in task_names:
         header += [f"{name} mean", f"{name} std", f"{name} seeds"]
+        header += [f"{name} did_not_learn"]
     header += list(EFFICIENCY_KEYS) + ["device"]
     writer.writerow(header)
     for row in board.rows:
@@ -88,10 +113,17 @@ def _csv_line(row: BoardRow, task_names: list[str]) -> list:
         _num(row.score),
         _num(ci[0]) if ci else "",
         _num(ci[1]) if ci else "",
+        "" if row.tasks_counted is None else row.tasks_counted,
+        row.tasks_in_suite,
+        int(row.partial),
     ]
     for name in task_names:
         cell = row.tasks.get(name)
-        line += [_num(cell.mean), _num(cell.std), cell.n] if cell else ["", "", ""]
+        line += (
+            [_num(cell.mean), _num(cell.std), cell.n, cell.did_not_learn]
+            if cell
+            else ["", "", "", ""]
+        )
     line += [_num(row.efficiency.get(k)) for k in EFFICIENCY_KEYS]
     line.append(row.device or "")
     return line

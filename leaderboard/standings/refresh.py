@@ -59,12 +59,16 @@ def _entry_write(
     cells: dict[str, TaskCell],
     tasks: list[Task],
 ) -> LeaderboardEntry:
-    """Store one row: its cells, the suite score over them and its efficiency."""
+    """Store one row: its cells, the suite score over them (and over how many of
+    the suite's scored tasks: ``partial`` when fewer) and its efficiency."""
+    suite_spec = registry.get_suite(suite.slug)
     score = scoring.suite_score(
-        registry.get_suite(suite.slug),
+        suite_spec,
         {name: cell.mean for name, cell in cells.items()},
         tasks=[task.name for task in tasks],
     )
+    counted = len(tasks) if score is not None else None
+    in_suite = len(suite_spec.scored_tasks)
     figures, devices = efficiency_by_submission(
         [submission.pk], tasks, numerics=profile
     )
@@ -77,6 +81,9 @@ def _entry_write(
         defaults={
             "score": score,
             "task_count": len(cells),
+            "tasks_counted": counted,
+            "tasks_in_suite": in_suite,
+            "partial": counted is not None and counted < in_suite,
             "cells": {name: cell_to_json(cell) for name, cell in cells.items()},
             "efficiency": efficiency,
         },

@@ -6,10 +6,11 @@ Who may see a submission is decided once, in ``submissions.selectors``
 
 from dataclasses import dataclass, field
 
-from django.db.models import Count, F
+from django.db.models import Case, Count, F, Q, Value, When
 
 from leaderboard.catalogue.models import Suite
 from leaderboard.standings.cells import TaskCell, cell_from_json
+from leaderboard.standings.scope import suite_coverage
 from leaderboard.submissions.models import LeaderboardEntry
 from leaderboard.submissions.selectors import visible_submissions
 
@@ -51,6 +52,10 @@ class LeaderboardRow:
     tasks: dict[str, TaskCell]
     efficiency: dict = field(default_factory=dict)
     numerics: str = ""
+    # What the score is over (LeaderboardEntry): partial rows rank among themselves.
+    tasks_counted: int | None = None
+    tasks_in_suite: int = 0
+    partial: bool = False
 
 
 _FIELDS = (
@@ -66,7 +71,17 @@ _FIELDS = (
     "submission__visibility",
     "submission__created_at",
     "numerics",
+    "tasks_counted",
+    "tasks_in_suite",
+    "partial",
 )
+
+RANK_GROUP = Case(
+    When(score__isnull=True, then=Value(2)),
+    When(partial=True, then=Value(1)),
+    default=Value(0),
+)
+"""Rows with a complete suite score first, then partial ones, then unscored ones."""
 
 
 def leaderboard_rows(
@@ -76,15 +91,19 @@ def leaderboard_rows(
 
     A submission has one row per numerics profile its results were computed in
     (cells follow ``cells``' averaging rule); the suite score follows the suite's
-    rule over the tasks this deployment has data for, and a submission missing one
-    of them has no suite score and ranks after those that have one. Ranks count
-    visible rows only.
+    rule over the tasks this deployment has data for. The ranking rule: rows whose
+    score is over every scored task of the suite rank first; rows whose score is
+    *partial* (over fewer tasks, see ``scope.suite_coverage``) are ranked among
+    themselves after them, from 1 again, and labelled wherever they are shown; a
+    submission missing a task the deployment can evaluate has no suite score and
+    comes last, unranked. Ranks count visible rows only.
     """
     entries = (
         LeaderboardEntry.objects.filter(
             suite=suite, submission__in=visible_submissions(user)
         )
         .order_by(
+            RANK_GROUP,
             F("score").desc(nulls_last=True),
             "-task_count",
             "submission__created_at",
@@ -92,36 +111,96 @@ def leaderboard_rows(
         )
         .values_list(*_FIELDS)
     )
-    scored_before = 0
+    ranked_before = {False: 0, True: 0}
     if offset:
-        scored_before = entries[:offset].aggregate(n=Count("score"))["n"] or 0
+        head = entries[:offset].aggregate(
+            complete=Count("score", filter=Q(partial=False)),
+            partial=Count("score", filter=Q(partial=True)),
+        )
+        ranked_before = {False: head["complete"] or 0, True: head["partial"] or 0}
     window = entries[offset : offset + limit] if limit is not None else entries[offset:]
-    rows = []
-    rank = scored_before
-    for score, cells, efficiency, *fields in window:
-        if score is not None:
-            rank += 1
-        pk, name, username, sha256, baseline, recipe, visibility, created, profile = (
-            fields
-        )
-        summary = SubmissionSummary(
-            pk,
-            name,
-            Named(username=username),
-            Named(sha256=sha256),
-            baseline,
-            recipe,
-            visibility,
-            created,
-        )
-        rows.append(
-            LeaderboardRow(
-                rank if score is not None else None,
-                summary,
-                score,
-                {task: cell_from_json(cell) for task, cell in cells.items()},
-                efficiency,
-                profile,
+    return [_row(values, ranked_before) for values in window]
+
+
+def _row(values: tuple, ranked_before: dict[bool, int]) -> LeaderboardRow:
+    """One row from ``_FIELDS``; ``ranked_before`` counts scored rows per group
+    (complete, partial) so far and is advanced here."""
+    score, cells, efficiency, *fields = values
+    pk, name, username, sha256, baseline, recipe, visibility, created, profile = fields[
+        :9
+    ]
+    counted, in_suite, partial = fields[9:]
+    rank = None
+    if score is not None:
+        ranked_before[partial] += 1
+        rank = ranked_before[partial]
+    summary = SubmissionSummary(
+        pk,
+        name,
+        Named(username=username),
+        Named(sha256=sha256),
+        baseline,
+        recipe,
+        visibility,
+        created,
+    )
+    return LeaderboardRow(
+        rank,
+        summary,
+        score,
+        {task: cell_from_json(cell) for task, cell in cells.items()},
+        efficiency,
+        profile,
+        tasks_counted=counted,
+        tasks_in_suite=in_suite,
+        partial=partial,
+    )
+
+
+@dataclass(frozen=True)
+class SuiteStanding:
+    """A submission's suite score on one suite and profile, and what it is over."""
+
+    suite: Suite
+    numerics: str
+    score: float | None
+    tasks_counted: int | None
+    tasks_in_suite: int
+    partial: bool
+    coverage_text: str
+
+    def as_data(self) -> dict:
+        return {
+            "suite": self.suite.slug,
+            "numerics": self.numerics,
+            "score": self.score,
+            "tasks_counted": self.tasks_counted,
+            "tasks_in_suite": self.tasks_in_suite,
+            "partial": self.partial,
+            "coverage": self.coverage_text,
+        }
+
+
+def submission_standings(submission) -> list[SuiteStanding]:
+    """The suite scores of one (visible) submission, per suite and profile, each
+    with the sentence saying what it is over."""
+    entries = LeaderboardEntry.objects.filter(submission=submission).select_related(
+        "suite"
+    )
+    coverage = {}
+    standings = []
+    for entry in entries.order_by("suite__slug", "numerics"):
+        if entry.suite_id not in coverage:
+            coverage[entry.suite_id] = suite_coverage(entry.suite).text
+        standings.append(
+            SuiteStanding(
+                entry.suite,
+                entry.numerics,
+                entry.score,
+                entry.tasks_counted,
+                entry.tasks_in_suite,
+                entry.partial,
+                coverage[entry.suite_id],
             )
         )
-    return rows
+    return standings

@@ -1,4 +1,12 @@
-"""Which tasks a suite's leaderboard shows."""
+"""Which tasks a suite's leaderboard shows, and how much of the suite that covers.
+
+A deployment ranks on the scored tasks it can evaluate (:func:`leaderboard_tasks`);
+when those are fewer than the suite's scored tasks (``SuiteSpec.scored_tasks``),
+every suite score on it is *partial*, and :func:`suite_coverage` says so in words
+("GLUE score over 6 of 9 tasks; MNLI, QNLI, QQP have no training data here").
+"""
+
+from dataclasses import dataclass
 
 from leaderboard.catalogue.models import Suite, Task
 from tasks import registry
@@ -25,3 +33,63 @@ def _evaluable(task: Task) -> bool:
         return trainer is not None and _evaluable(trainer)
     version = task.published_version()
     return version is not None and spec.train_split in version.files
+
+
+@dataclass(frozen=True)
+class Coverage:
+    """The suite's scored tasks a score here is over, and those it leaves out."""
+
+    suite_title: str
+    counted: tuple[str, ...]  # task names, in the board's order
+    missing: tuple[str, ...]  # titles of the scored tasks not evaluable here
+
+    @property
+    def tasks_counted(self) -> int:
+        return len(self.counted)
+
+    @property
+    def tasks_in_suite(self) -> int:
+        return len(self.counted) + len(self.missing)
+
+    @property
+    def partial(self) -> bool:
+        """Whether a suite score here is over fewer tasks than the suite has."""
+        return bool(self.counted) and bool(self.missing)
+
+    @property
+    def text(self) -> str:
+        """One plain sentence, shown wherever the suite score is."""
+        name = f"{self.suite_title} score"
+        if not self.counted:
+            return f"No {self.suite_title} task can be evaluated here yet"
+        if not self.missing:
+            return f"{name} over all {self.tasks_in_suite} tasks"
+        verb = "has" if len(self.missing) == 1 else "have"
+        return (
+            f"{name} over {self.tasks_counted} of {self.tasks_in_suite} tasks; "
+            f"{', '.join(self.missing)} {verb} no training data here"
+        )
+
+    def as_data(self) -> dict:
+        return {
+            "tasks_counted": self.tasks_counted,
+            "tasks_in_suite": self.tasks_in_suite,
+            "partial": self.partial,
+            "missing": list(self.missing),
+            "text": self.text,
+        }
+
+
+def suite_coverage(suite: Suite, tasks: list[Task] | None = None) -> Coverage:
+    """How much of ``suite`` its board's scores cover (``tasks``: the suite's
+    :func:`leaderboard_tasks`, when the caller has them)."""
+    tasks = leaderboard_tasks(suite) if tasks is None else tasks
+    counted = {task.name for task in tasks}
+    spec = registry.get_suite(suite.slug)
+    return Coverage(
+        suite_title=spec.title,
+        counted=tuple(task.name for task in tasks),
+        missing=tuple(
+            sorted(t.title for t in spec.scored_tasks if t.name not in counted)
+        ),
+    )

@@ -195,11 +195,15 @@ def evaluation_finish(
     predictions: dict,
     numerics: str,
     log_tail: str = "",
+    did_not_learn: bool | None = None,
+    did_not_learn_reason: str = "",
 ) -> Result | None:
     """Store the Result of a scored evaluation and mark it finished, exactly once.
 
     A redelivered job that reaches this point again finds the evaluation finished and
     changes nothing: there is never a second Result for one evaluation.
+    ``did_not_learn`` and its reason are the publisher's verdict
+    (``tasks.baselines.learning_check``); None means not judged.
     """
     with transaction.atomic():
         evaluation = evaluation_move(
@@ -220,6 +224,8 @@ def evaluation_finish(
                 "manifest": manifest,
                 "predictions": predictions,
                 "numerics": numerics,
+                "did_not_learn": did_not_learn,
+                "did_not_learn_reason": did_not_learn_reason,
             },
         )
         leaderboard_refresh_for_task(

@@ -128,6 +128,13 @@ class Result(models.Model):
     # are kept for export, nothing is scored.
     task_score = models.FloatField(null=True, blank=True)
     task_version = models.PositiveIntegerField()
+    # Whether the run learned (tasks.baselines.learning_check): True when its
+    # predictions were one constant or its task score is not above the dataset
+    # version's majority-class or chance baseline, with the reason in plain words;
+    # False when it beat them; None when not judged (no task score, as GLUE's AX,
+    # or a result stored before the check whose predictions could not be re-read).
+    did_not_learn = models.BooleanField(null=True, blank=True)
+    did_not_learn_reason = models.TextField(blank=True, default="")
     efficiency = models.JSONField(default=dict)
     manifest = models.JSONField(default=dict)
     # split -> storage path of the submitted predictions (for exports and audits).
@@ -162,7 +169,15 @@ class LeaderboardEntry(models.Model):
     numerics = models.CharField(max_length=48, default="")
     score = models.FloatField(null=True, blank=True)
     task_count = models.PositiveIntegerField(default=0)
-    # {task name: {"mean", "std", "n", "per_seed": {seed: score}}}
+    # What the score is over: the tasks this deployment can evaluate
+    # (standings.scope.leaderboard_tasks; None without a score) out of the suite's
+    # scored tasks. ``partial`` when fewer: such rows rank after complete ones,
+    # among themselves, and are labelled wherever the score is shown.
+    tasks_counted = models.PositiveIntegerField(null=True, blank=True)
+    tasks_in_suite = models.PositiveIntegerField(default=0)
+    partial = models.BooleanField(default=False)
+    # {task name: {"mean", "std", "n", "per_seed": {seed: score},
+    #  "did_not_learn": count, "flags": {seed: true | false | null}}}
     cells = models.JSONField(default=dict)
     # Efficiency summary over the row's results (medians; the maximum of peak
     # memory; fine-tune seconds summed over tasks): leaderboard.standings.efficiency.

@@ -33,6 +33,7 @@ from runners.contract import (
     predictions_file,
 )
 from tasks import scoring
+from tasks.baselines import learning_check
 from tasks.errors import GlewError, PlatformError
 from tasks.predictions import read_predictions
 from tasks.specs import TaskSpec
@@ -113,6 +114,14 @@ def _publish_one(
             spec, {split: predictions[split] for split in scored}, references
         )
         task_score = scoring.task_score(spec, scores)
+    # Did it learn? Judged here, where the predictions and the version's baselines
+    # are at hand; an unscored result (GLUE's AX) is never judged.
+    check = learning_check(
+        spec,
+        {split: predictions[split] for split in scored},
+        task_score,
+        version.baselines,
+    )
     lifecycle.evaluation_finish(
         evaluation_id=evaluation.pk,
         scores=scores,
@@ -122,6 +131,8 @@ def _publish_one(
         manifest=manifest_for(evaluation=evaluation, measurements=measurements),
         predictions=stored,
         log_tail="\n".join(tail),
+        did_not_learn=check.did_not_learn,
+        did_not_learn_reason=check.reason,
     )
 
 
@@ -200,6 +211,9 @@ def manifest_for(*, evaluation: Evaluation, measurements: dict) -> dict:
         "batch_invariance": measurements.get("batch_invariance"),
         "execution_path": measurements.get("execution_path"),
         "precision": measurements.get("precision_used"),
+        # Which vector the classifier read and whose head it was (pooling declared
+        # by a sentence-transformers checkpoint, or the architecture's own head).
+        "pooling": measurements.get("pooling"),
         "numerics": measurements.get("numerics"),
         "numerics_detail": measurements.get("numerics_detail"),
         "attention_implementation": measurements.get("attention_implementation"),
