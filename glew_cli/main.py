@@ -166,12 +166,13 @@ def cmd_leaderboard(args) -> int:
     header = ["rank", "name", "score"] + [t.split("/", 1)[-1] for t in tasks]
     lines = [header]
     for row in body["rows"]:
+        details = row.get("task_details", {})
         lines.append(
             [
-                str(row["rank"] or "-"),
+                _rank(row),
                 row["name"],
-                _pct(row["score"]),
-                *(_pct(row["tasks"].get(t)) for t in tasks),
+                _suite_score(row),
+                *(_cell(row["tasks"].get(t), details.get(t)) for t in tasks),
             ]
         )
     widths = [max(len(line[i]) for line in lines) for i in range(len(header))]
@@ -179,7 +180,45 @@ def cmd_leaderboard(args) -> int:
         print("  ".join(cell.ljust(w) for cell, w in zip(line, widths, strict=True)))
     if not body["rows"]:
         print(f"(no finished evaluations on {args.suite} yet)")
+    _print_notes(body)
     return 0
+
+
+def _rank(row: dict) -> str:
+    """A rank; a partial score's rank is among partial scores only (``P1``)."""
+    if row["rank"] is None:
+        return "-"
+    return f"P{row['rank']}" if row.get("partial") else str(row["rank"])
+
+
+def _suite_score(row: dict) -> str:
+    text = _pct(row["score"])
+    if row.get("partial"):
+        text += f" (partial {row['tasks_counted']}/{row['tasks_in_suite']})"
+    return text
+
+
+def _cell(mean, detail: dict | None) -> str:
+    """A task's mean, and how many of its seeds did not learn when any did."""
+    text = _pct(mean)
+    if detail and detail.get("did_not_learn"):
+        text += f" ({detail['did_not_learn']}/{detail['seeds']} dnl)"
+    return text
+
+
+def _print_notes(body: dict) -> None:
+    """What the scores are over, the partial ranking rule, and the dnl legend."""
+    coverage = body.get("coverage") or {}
+    if coverage.get("partial"):
+        print(
+            f"{coverage['text']}. Partial scores (P ranks) are ranked among "
+            "themselves, after complete ones."
+        )
+    if any(row.get("did_not_learn") for row in body["rows"]):
+        print(
+            "dnl: seeds that did not learn (constant predictions, or a score not "
+            "above the majority-class or chance baseline)."
+        )
 
 
 def _pct(value) -> str:

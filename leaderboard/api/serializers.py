@@ -8,6 +8,8 @@ from rest_framework import serializers
 
 from leaderboard.catalogue.models import DatasetVersion, Suite
 from leaderboard.standings.robustness import robustness_gaps
+from leaderboard.standings.rows import submission_standings
+from leaderboard.standings.scope import suite_coverage
 from leaderboard.submissions.models import Evaluation, Submission
 from leaderboard.submissions.selectors import evaluation_drift, evaluation_drift_note
 
@@ -41,6 +43,13 @@ def evaluation_data(evaluation: Evaluation) -> dict:
         "progress": evaluation.progress or None,
         "scores": result.scores if result else None,
         "task_score": result.task_score if result else None,
+        # True: the run did not learn (constant predictions, or a score not above
+        # the majority-class or chance baseline), with the reason; False: it did;
+        # None: not judged (no task score, as GLUE's AX; or stored before the check).
+        "did_not_learn": result.did_not_learn if result else None,
+        "did_not_learn_reason": (result.did_not_learn_reason or None)
+        if result
+        else None,
         "efficiency": result.efficiency if result else None,
         "manifest": result.manifest if result else None,
         "error": (
@@ -74,6 +83,9 @@ def submission_data(
             reverse("submission-detail", args=[submission.pk])
         ),
         "evaluations": [evaluation_data(e) for e in evaluations],
+        # Per suite and numerics profile: its suite score and what that is over
+        # (``partial`` when fewer tasks than the suite has, with the sentence).
+        "suite_scores": [s.as_data() for s in submission_standings(submission)],
         # Per evaluation-only task and seed (AdvGLUE): its clean counterpart's score
         # (the task its model was fine-tuned on), its own score and their gap.
         "robustness": robustness_gaps(submission),
@@ -87,7 +99,18 @@ def version_data(version: DatasetVersion) -> dict:
         "published": version.published,
         "deprecated": version.deprecated,
         "created_at": version.created_at,
+        # What learning nothing scores on this data (tasks.baselines): majority
+        # class and chance task scores, each with how it was computed.
+        "baselines": version.baselines,
     }
+
+
+def _published_baselines(versions: list[DatasetVersion]) -> dict | None:
+    """The baselines of the newest published version among ``versions``."""
+    published = [v for v in versions if v.published]
+    if not published:
+        return None
+    return max(published, key=lambda v: v.created_at).baselines
 
 
 def suite_data(suite: Suite, *, detail: bool) -> dict:
@@ -100,6 +123,8 @@ def suite_data(suite: Suite, *, detail: bool) -> dict:
         "task_count": len(tasks),
     }
     if detail:
+        # What a suite score here is over: "GLUE score over 6 of 9 tasks; ...".
+        data["coverage"] = suite_coverage(suite).as_data()
         data["tasks"] = [
             {
                 "task": task.name,
@@ -109,6 +134,7 @@ def suite_data(suite: Suite, *, detail: bool) -> dict:
                 "metrics": task.metrics,
                 "primary_metric": task.primary_metric,
                 "in_suite_score": task.in_suite_score,
+                "baselines": _published_baselines(list(task.dataset_versions.all())),
                 "versions": [version_data(v) for v in task.dataset_versions.all()],
             }
             for task in tasks
@@ -158,6 +184,9 @@ def task_data(task, rows) -> dict:
         "metrics": task.metrics,
         "primary_metric": task.primary_metric,
         "in_suite_score": task.in_suite_score,
+        # The published version's baselines: what a score must beat to count as
+        # learned (a run that does not is flagged "did not learn").
+        "baselines": _published_baselines(list(task.dataset_versions.all())),
         "versions": [
             {
                 **version_data(v),
@@ -175,6 +204,7 @@ def task_data(task, rows) -> dict:
                 "mean": row.tasks[task.name].mean,
                 "std": row.tasks[task.name].std,
                 "seeds": row.tasks[task.name].n,
+                "did_not_learn": row.tasks[task.name].did_not_learn,
                 "efficiency": row.efficiency,
             }
             for row in rows

@@ -31,7 +31,8 @@ from leaderboard.standings.cells import submission_cells
 from leaderboard.standings.charts import board_charts
 from leaderboard.standings.compare import compare_data
 from leaderboard.standings.efficiency import EFFICIENCY_COLUMNS
-from leaderboard.standings.exports import board_csv, board_data
+from leaderboard.standings.exports import RANKING_RULE, board_csv, board_data
+from leaderboard.standings.rows import submission_standings
 from leaderboard.submissions import exports, intake, lifecycle, selectors
 from leaderboard.submissions.models import Evaluation
 from leaderboard.submissions.permissions import can_manage
@@ -67,6 +68,7 @@ def _home(request: HttpRequest, suite_rows) -> HttpResponse:
                 "with_data": len(shown),
                 "entries": len(board.rows),
                 "leader": board.rows[0] if board.rows else None,
+                "coverage": board.coverage,
             }
         )
     return render(
@@ -125,8 +127,14 @@ def _suite_leaderboard(request: HttpRequest, suite_obj) -> HttpResponse:
     page = _page_number(request.GET.get("page"), len(board.rows))
     shown = board.rows[(page - 1) * PAGE_SIZE : page * PAGE_SIZE]
     table = [
-        {"row": row, "cells": [row.tasks.get(task.name) for task in board.tasks]}
-        for row in shown
+        {
+            "row": row,
+            "cells": [row.tasks.get(task.name) for task in board.tasks],
+            # The first partial row after complete ones opens its own ranking.
+            "opens_partial": row.partial
+            and (index == 0 or not shown[index - 1].partial),
+        }
+        for index, row in enumerate(shown)
     ]
     query = request.GET.copy()
     query.pop("format", None)
@@ -147,6 +155,7 @@ def _suite_leaderboard(request: HttpRequest, suite_obj) -> HttpResponse:
             "page": page,
             "pages": max(1, -(-len(board.rows) // PAGE_SIZE)),
             "first_index": (page - 1) * PAGE_SIZE,
+            "ranking_rule": RANKING_RULE,
         },
     )
 
@@ -164,6 +173,8 @@ def task_detail(request: HttpRequest, suite: str, task: str) -> HttpResponse:
             "versions": task_obj.dataset_versions.all(),
             "published": published,
             "datasheet": json.dumps(published.datasheet, indent=2) if published else "",
+            "baselines": published.baselines if published else None,
+            "baseline_kinds": (("majority", "Majority class"), ("chance", "Chance")),
             "rows": task_rows(board, task_obj),
         },
     )
@@ -221,6 +232,7 @@ def submission_detail(request: HttpRequest, pk: int) -> HttpResponse:
     context.update(
         {
             "cells": cells,
+            "standings": submission_standings(context["submission"]),
             "manifest_json": json.dumps(manifest, indent=2, default=str),
             "has_glue": any(name.startswith("glue/") for name, _ in cells),
         }

@@ -14,7 +14,7 @@ from django.core.management import call_command
 
 from glew_cli.main import main
 from leaderboard.submissions.models import Submission
-from tests.factories import finish_all
+from tests.factories import finish_all, make_submission, publish_run
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -155,3 +155,20 @@ def test_download_a_dataset(env, sst2_folder, capsys, tmp_path):
     assert "datasheet.json" in names and "train.parquet" in names
     assert main(["download", "glue/nope", "-o", str(out)]) == 1
     assert "task.not_found" in capsys.readouterr().err
+
+
+def test_the_leaderboard_table_labels_a_partial_score_and_seeds_that_did_not_learn(
+    logged_in, sst2_folder, capsys, tiny_model_zip, tmp_path
+):
+    call_command("import_task", "glue/sst2", str(sst2_folder))
+    submission = make_submission(
+        logged_in, tiny_model_zip.read_bytes(), name="constant"
+    )
+    publish_run(submission.evaluations.get(), {"validation": [1] * 16}, tmp_path / "j")
+    capsys.readouterr()
+    assert main(["leaderboard", "glue"]) == 0
+    table = capsys.readouterr().out
+    assert "P1" in table and "50.0 (partial 1/9)" in table
+    assert "50.0 (1/1 dnl)" in table
+    assert "GLUE score over 1 of 9 tasks; CoLA, MNLI" in table
+    assert "ranked among themselves" in table and "dnl: seeds that did not" in table
