@@ -57,7 +57,14 @@ class EvaluationAdmin(admin.ModelAdmin):
 
 @admin.register(Result)
 class ResultAdmin(admin.ModelAdmin):
-    list_display = ("evaluation", "task_score", "task_version", "created_at")
+    list_display = (
+        "evaluation",
+        "task_score",
+        "did_not_learn",
+        "task_version",
+        "created_at",
+    )
+    list_filter = ("did_not_learn",)
     readonly_fields = [f.name for f in Result._meta.fields]
 
 
