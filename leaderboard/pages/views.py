@@ -126,12 +126,14 @@ def _suite_leaderboard(request: HttpRequest, suite_obj) -> HttpResponse:
         return exported
     page = _page_number(request.GET.get("page"), len(board.rows))
     shown = board.rows[(page - 1) * PAGE_SIZE : page * PAGE_SIZE]
+    has_complete = any(r.score is not None and not r.partial for r in board.rows)
     table = [
         {
             "row": row,
             "cells": [row.tasks.get(task.name) for task in board.tasks],
             # The first partial row after complete ones opens its own ranking.
-            "opens_partial": row.partial
+            "opens_partial": has_complete
+            and row.partial
             and (index == 0 or not shown[index - 1].partial),
         }
         for index, row in enumerate(shown)
