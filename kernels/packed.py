@@ -9,7 +9,9 @@ computed per row with :func:`torch.nn.functional.scaled_dot_product_attention`:
 rows of equal length sit next to each other in the pack, so each run of equal
 lengths is a free ``view`` as ``[rows, length, heads, head_dim]`` and costs one
 SDPA call with no mask and no pads. The pooler reads each row's first token
-([CLS]) and the classifier head is the model's own.
+([CLS]) and the classifier head is the model's own; a pooled classifier (mean,
+max, ... pooling declared by a sentence-transformers checkpoint) pools each run of
+equal-length rows with one reduction.
 
 It reuses the model's own modules (embeddings, output dense + LayerNorm,
 intermediate, pooler, classifier), so weights, dropout and autograd are the
@@ -38,7 +40,9 @@ __all__ = [
     "forward_logits",
     "pack",
     "pad",
+    "packed_hidden",
     "packed_logits",
+    "pool_packed",
     "padded_logits",
     "sequence_loss",
     "supports_packed",
@@ -46,6 +50,10 @@ __all__ = [
 
 PACKED_PATH = "packed_sdpa"
 PADDED_PATH = "padded"
+
+POOLING_MODES = ("cls", "mean", "max", "mean_sqrt_len", "lasttoken")
+"""Poolings of a pooled classifier (``runners.training.pooling.PooledClassifier``:
+an encoder, a ``pooling`` mode, ``dropout`` and a linear ``head``) computed here."""
 
 PACKED_MODEL_TYPES = frozenset({"bert"})
 """Model types whose classifiers have BertForSequenceClassification's layout:
@@ -88,8 +96,9 @@ def supports_packed(model: torch.nn.Module) -> bool:
         return False
     if getattr(config, "problem_type", None) == "multi_label_classification":
         return False
-    encoder = getattr(model, "bert", None)
-    if encoder is None or getattr(encoder, "pooler", None) is None:
+    pooled = getattr(model, "pooling", None) in POOLING_MODES
+    encoder = getattr(model, "encoder" if pooled else "bert", None)
+    if encoder is None:
         return False
     needed = (
         "embeddings.word_embeddings",
@@ -97,11 +106,13 @@ def supports_packed(model: torch.nn.Module) -> bool:
         "embeddings.token_type_embeddings",
         "embeddings.LayerNorm",
         "encoder.layer",
-        "pooler.dense",
     )
     if not all(_has(encoder, name) for name in needed):
         return False
-    if not all(_has(model, name) for name in ("dropout", "classifier")):
+    head = ("dropout", "head") if pooled else ("dropout", "classifier")
+    if not all(_has(model, name) for name in head):
+        return False
+    if not pooled and not _has(encoder, "pooler.dense"):
         return False
     return all(
         all(_has(layer, name) for name in _LAYER_MODULES)
@@ -230,9 +241,8 @@ def _attention(layer: torch.nn.Module, hidden: torch.Tensor, batch: PackedBatch)
     return outputs[0] if len(outputs) == 1 else torch.cat(outputs)
 
 
-def packed_logits(model: torch.nn.Module, batch: PackedBatch) -> torch.Tensor:
-    """Logits in pack order (row ``k`` is batch row ``batch.rows[k]``)."""
-    bert = model.bert
+def packed_hidden(bert: torch.nn.Module, batch: PackedBatch) -> torch.Tensor:
+    """The encoder's last hidden states of every real token, in pack order."""
     hidden = bert.embeddings(
         input_ids=batch.input_ids[None],
         token_type_ids=batch.token_type_ids[None],
@@ -242,6 +252,42 @@ def packed_logits(model: torch.nn.Module, batch: PackedBatch) -> torch.Tensor:
         context = _attention(layer, hidden, batch)
         hidden = layer.attention.output(context, hidden)
         hidden = layer.output(layer.intermediate(hidden), hidden)
+    return hidden
+
+
+def pool_packed(hidden: torch.Tensor, batch: PackedBatch, mode: str) -> torch.Tensor:
+    """One vector per row, in pack order, from packed token states: each run of
+    equal-length rows is a free ``[rows, length, hidden]`` view, so a mean or a
+    max is one reduction per run with no mask (the padded reference masks pads)."""
+    offset = 0
+    pooled = []
+    for _, count, length in batch.runs:
+        rows = hidden[offset : offset + count * length].view(count, length, -1)
+        offset += count * length
+        if mode == "cls":
+            pooled.append(rows[:, 0])
+        elif mode == "mean":
+            pooled.append(rows.mean(dim=1))
+        elif mode == "mean_sqrt_len":
+            pooled.append(rows.sum(dim=1) / length**0.5)
+        elif mode == "max":
+            pooled.append(rows.amax(dim=1))
+        elif mode == "lasttoken":
+            pooled.append(rows[:, -1])
+        else:
+            raise ValueError(f"unknown pooling mode {mode!r}")
+    return pooled[0] if len(pooled) == 1 else torch.cat(pooled)
+
+
+def packed_logits(model: torch.nn.Module, batch: PackedBatch) -> torch.Tensor:
+    """Logits in pack order (row ``k`` is batch row ``batch.rows[k]``): through
+    the BERT pooler and classifier, or a pooled classifier's pooling and head."""
+    if getattr(model, "pooling", None) in POOLING_MODES:
+        hidden = packed_hidden(model.encoder, batch)
+        pooled = pool_packed(hidden, batch, model.pooling)
+        return model.head(model.dropout(pooled))
+    bert = model.bert
+    hidden = packed_hidden(bert, batch)
     pooled = bert.pooler.activation(bert.pooler.dense(hidden[batch.starts]))
     return model.classifier(model.dropout(pooled))
 

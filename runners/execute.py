@@ -76,6 +76,7 @@ class LoadedModel:
     tokenizer: Any | None
     vocabulary: Any | None
     from_scratch: bool
+    pooling: dict[str, Any]
     num_labels: int
     model_max_length: int | None
     row_limit: int
@@ -123,7 +124,6 @@ def run_job(spec: JobSpec, tracker: Tracker) -> dict[str, Any]:
     so the same spec on the same hardware gives the same predictions. The
     measurements are taken on this run (runners.measure says how).
     """
-    import torch
     import transformers
 
     from runners import measure
@@ -131,13 +131,34 @@ def run_job(spec: JobSpec, tracker: Tracker) -> dict[str, Any]:
     seed = int(spec.seed)
     transformers.utils.logging.disable_progress_bar()
     determinism = measure.configure_determinism(seed, tracker.device)
-    loaded = load(spec, tracker)
+    with tracker.timed("load"):
+        loaded = load(spec, tracker)
     counts = measure.parameter_counts(loaded.model)
     energy = measure.EnergyMeter(tracker.device)
     stats = train(loaded, seed=seed, tracker=tracker)
     predicted = predict_splits(loaded, tracker=tracker)
     energy_j = energy.stop()
-    checks = measure.latency_and_invariance(
+    with tracker.timed("measure"):
+        checks = _checks(loaded, predicted, tracker)
+    return measurements(
+        loaded,
+        tracker,
+        counts=counts,
+        stats=stats,
+        predicted=predicted,
+        checks=checks,
+        energy_j=energy_j,
+        determinism=determinism,
+    )
+
+
+def _checks(loaded: LoadedModel, predicted: Predicted, tracker: Tracker) -> dict:
+    """Latency at batch 1 and batch invariance, on rows already predicted."""
+    import torch
+
+    from runners import measure
+
+    return measure.latency_and_invariance(
         loaded.model,
         predicted.sample,
         (
@@ -148,16 +169,6 @@ def run_job(spec: JobSpec, tracker: Tracker) -> dict[str, Any]:
         latency_rows=predicted.latency_rows,
         tracker=tracker,
         **loaded.pad,
-    )
-    return measurements(
-        loaded,
-        tracker,
-        counts=counts,
-        stats=stats,
-        predicted=predicted,
-        checks=checks,
-        energy_j=energy_j,
-        determinism=determinism,
     )
 
 
@@ -175,7 +186,7 @@ def load(spec: JobSpec, tracker: Tracker) -> LoadedModel:
         from tasks.vocab import get_vocabulary
 
         vocabulary = get_vocabulary(task.vocabulary)
-    tokenizer, model, from_scratch = training.load_model(
+    tokenizer, model, from_scratch, pooling = training.load_model(
         Path(spec.model_dir),
         task_type=task.type,
         num_labels=num_labels,
@@ -216,6 +227,7 @@ def load(spec: JobSpec, tracker: Tracker) -> LoadedModel:
         tokenizer=tokenizer,
         vocabulary=vocabulary,
         from_scratch=from_scratch,
+        pooling=pooling.record(),
         num_labels=num_labels,
         model_max_length=model_max_length,
         row_limit=row_limit,
@@ -243,16 +255,18 @@ def train(loaded: LoadedModel, *, seed: int, tracker: Tracker) -> dict[str, Any]
         train_path,
         multi_label=spec.task.type == "multilabel_classification",
     )
-    encodings = loaded.encode(rows, str(train_path), "train")
-    return training.train(
-        loaded.model,
-        encodings,
-        labels,
-        recipe,
-        seed=seed,
-        tracker=tracker,
-        **loaded.pad,
-    )
+    with tracker.timed("encode"):
+        encodings = loaded.encode(rows, str(train_path), "train")
+    with tracker.timed("train"):
+        return training.train(
+            loaded.model,
+            encodings,
+            labels,
+            recipe,
+            seed=seed,
+            tracker=tracker,
+            **loaded.pad,
+        )
 
 
 def predict_splits(loaded: LoadedModel, *, tracker: Tracker) -> Predicted:
@@ -268,24 +282,27 @@ def predict_splits(loaded: LoadedModel, *, tracker: Tracker) -> Predicted:
     (Path(spec.output_dir) / PREDICTIONS_DIR).mkdir(parents=True, exist_ok=True)
     for number, (split, path) in enumerate(spec.data.predict.items()):
         rows = training.read_jsonl(path)
-        encodings = loaded.encode(rows, str(path), split)
+        with tracker.timed("encode"):
+            encodings = loaded.encode(rows, str(path), split)
         if predicted.flops_per_example is None and encodings:
-            predicted.flops_per_example = measure.warm_up_and_count_flops(
+            with tracker.timed("measure"):
+                predicted.flops_per_example = measure.warm_up_and_count_flops(
+                    loaded.model,
+                    encodings,
+                    batch_size=eval_batch_size,
+                    tracker=tracker,
+                    **loaded.pad,
+                )
+        tracker.stage = f"predict {split}"
+        start = time.perf_counter()
+        with tracker.timed("predict"):
+            logits, tokens = training.predict_logits(
                 loaded.model,
                 encodings,
                 batch_size=eval_batch_size,
                 tracker=tracker,
                 **loaded.pad,
             )
-        tracker.stage = f"predict {split}"
-        start = time.perf_counter()
-        logits, tokens = training.predict_logits(
-            loaded.model,
-            encodings,
-            batch_size=eval_batch_size,
-            tracker=tracker,
-            **loaded.pad,
-        )
         seconds = time.perf_counter() - start
         predicted.seconds += seconds
         predicted.examples += len(rows)
@@ -338,6 +355,7 @@ def measurements(
         "params": counts[0],
         "trainable_params": counts[1],
         "from_scratch": loaded.from_scratch,
+        "pooling": loaded.pooling,
         "flops_per_example": predicted.flops_per_example,
         **stats,
         "train_examples_per_s": rate(stats["train_examples"], stats["train_seconds"]),
@@ -367,7 +385,16 @@ def measurements(
         "versions": measure.versions(),
         "hardware": measure.hardware(tracker.device),
         "measurement_method": measure.METHODS,
+        "stage_seconds": {k: round(v, 3) for k, v in tracker.stage_seconds.items()},
+        "process_seconds": round(process_seconds(), 3),
     }
+
+
+def process_seconds() -> float:
+    """Wall seconds since this process started (interpreter start-up included)."""
+    import psutil
+
+    return time.time() - psutil.Process().create_time()
 
 
 def establish_numerics(spec: JobSpec) -> Numerics:
@@ -405,13 +432,17 @@ def main(argv: list[str] | None = None) -> int:
         if len(argv) != 1:
             raise bad_spec("usage: python -m runners.execute /job/spec.json")
         spec = JobSpec.read(Path(argv[0]))
+        started, clock = process_seconds(), time.perf_counter()
         # Imported here so the offline settings above are in place first.
         import torch
 
         from runners import training
 
         tracker = training.Tracker(device=torch.device("cpu"))
-        tracker.numerics = establish_numerics(spec)
+        tracker.stage_seconds["start"] = started
+        tracker.stage_seconds["imports"] = time.perf_counter() - clock
+        with tracker.timed("numerics"):
+            tracker.numerics = establish_numerics(spec)
         tracker.device = torch.device(tracker.numerics.device)
         tracker.precision = tracker.numerics.precision
         result = run_job(spec, tracker)

@@ -8,6 +8,7 @@ MEASUREMENT_KEYS: frozenset[str] = frozenset(
         "params",
         "trainable_params",
         "from_scratch",
+        "pooling",
         "flops_per_example",
         "train_seconds",
         "train_examples",
@@ -44,6 +45,9 @@ MEASUREMENT_KEYS: frozenset[str] = frozenset(
         "versions",
         "hardware",
         "measurement_method",
+        # Where the time went: wall seconds per stage, and of the whole process.
+        "stage_seconds",
+        "process_seconds",
     }
 )
 """The keys every successful run writes into ``measurements.json``, no more, no

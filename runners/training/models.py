@@ -8,7 +8,9 @@ read and ``trust_remote_code`` is always False.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import torch
@@ -22,6 +24,12 @@ from transformers import (
 from transformers.modeling_outputs import SequenceClassifierOutput
 
 from runners.training.encoding import PAIR_PREFIX
+from runners.training.pooling import (
+    PooledClassifier,
+    Pooling,
+    declared_pooling,
+    is_sequence_classifier_checkpoint,
+)
 from runners.training.tracking import is_out_of_memory
 from tasks.errors import UserError
 
@@ -111,12 +119,14 @@ def load_model(
     vocabulary: Any | None = None,
     positions: int | None = None,
     two_tower: bool = False,
-) -> tuple[Any, PreTrainedModel, bool]:
+) -> tuple[Any, torch.nn.Module, bool, Pooling]:
     """Load the submission's tokenizer and a sequence-classification model.
 
     A folder with ``config.json`` but no weights is an architecture
     submission and is built with fresh weights (the caller seeds first, so
-    the initialisation is repeatable). Returns (tokenizer, model, from_scratch).
+    the initialisation is repeatable). Returns (tokenizer, model, from_scratch,
+    pooling): which vector the classifier reads and whose head it is
+    (:mod:`runners.training.pooling`).
 
     With a task ``vocabulary`` (LRA) the task encodes the inputs: no tokenizer
     files are needed (the tokenizer returned is None), the model is built from
@@ -129,28 +139,52 @@ def load_model(
     has_weights = check_model_folder(model_dir, tokenizer_needed=vocabulary is None)
     if vocabulary is not None:
         has_weights = False
+    declared = None
+    if vocabulary is None and not two_tower:
+        declared = declared_pooling(model_dir)
+        if declared is not None and _saved_as_classifier(model_dir):
+            declared = None  # the checkpoint's own head wins
+    base_only = two_tower or declared is not None
     extra: dict[str, Any] = {}
     if vocabulary is not None:
         extra["pad_token_id"] = vocabulary.pad_id
-    if not two_tower:
+    if not base_only:
         extra.update(num_labels=num_labels, problem_type=problem_type(task_type))
-    tokenizer, model = _load_parts(
+    tokenizer, model, head = _load_parts(
         model_dir,
         extra,
         has_weights=has_weights,
         vocabulary=vocabulary,
         positions=positions,
-        auto=AutoModel if two_tower else AutoModelForSequenceClassification,
+        auto=AutoModel if base_only else AutoModelForSequenceClassification,
     )
     if tokenizer is not None and tokenizer.pad_token_id is None:
         _pad_with_end_token(tokenizer)
     pad_id = vocabulary.pad_id if vocabulary is not None else tokenizer.pad_token_id
     model.config.pad_token_id = pad_id
-    if two_tower:
+    if base_only:
         model.config.num_labels = num_labels
         model.config.problem_type = problem_type(task_type)
+    if two_tower:
         model = TwoTowerClassifier(model, num_labels)
-    return tokenizer, model, not has_weights
+        pooling = Pooling("two_tower", "the task (LRA's dual encoder head)")
+    elif declared is not None:
+        model = PooledClassifier(model, declared.mode, num_labels)
+        pooling = declared
+    else:
+        pooling = Pooling("head", "the architecture's classification head", head)
+    return tokenizer, model, not has_weights, pooling
+
+
+def _saved_as_classifier(model_dir: Path) -> bool:
+    """Whether config.json says the checkpoint is a ``*ForSequenceClassification``."""
+    try:
+        config = json.loads((model_dir / "config.json").read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError):
+        return False  # transformers will say what is wrong with it
+    return isinstance(config, dict) and is_sequence_classifier_checkpoint(
+        SimpleNamespace(architectures=config.get("architectures"))
+    )
 
 
 def check_model_folder(model_dir: Path, *, tokenizer_needed: bool) -> bool:
@@ -187,8 +221,9 @@ def _load_parts(
     vocabulary: Any | None,
     positions: int | None,
     auto: type,
-) -> tuple[Any | None, PreTrainedModel]:
-    """The config, the tokenizer (None with a task vocabulary) and the model.
+) -> tuple[Any | None, PreTrainedModel, str]:
+    """The tokenizer (None with a task vocabulary), the model, and whether its
+    classification head came from the checkpoint ("checkpoint") or is new.
 
     Any failure of transformers to read the folder is the submission's fault
     (``execute.bad_model``, with transformers' reason), except running out of
@@ -205,10 +240,10 @@ def _load_parts(
             )
         try:
             # SDPA is the fused attention kernel (flash / memory-efficient on GPU).
-            model = _build(auto, model_dir, config, extra, has_weights, "sdpa")
+            model, head = _build(auto, model_dir, config, extra, has_weights, "sdpa")
         except (ValueError, ImportError):
             # Architectures without SDPA support keep their default attention.
-            model = _build(auto, model_dir, config, extra, has_weights, None)
+            model, head = _build(auto, model_dir, config, extra, has_weights, None)
     except UserError:
         raise
     except Exception as exc:
@@ -218,7 +253,7 @@ def _load_parts(
             "execute.bad_model",
             f"the model folder could not be loaded: {type(exc).__name__}: {exc}",
         ) from exc
-    return tokenizer, model
+    return tokenizer, model, head
 
 
 def _build(
@@ -228,22 +263,30 @@ def _build(
     extra: dict[str, Any],
     has_weights: bool,
     attention: str | None,
-) -> PreTrainedModel:
-    """The model in fp32: the folder's weights, else fresh ones from the config."""
+) -> tuple[PreTrainedModel, str]:
+    """The model in fp32 (the folder's weights, else fresh ones from the config),
+    and "checkpoint" when every weight, the head's included, came from the folder."""
     implementation = {"attn_implementation": attention} if attention else {}
     if has_weights:
-        return auto.from_pretrained(
+        model, info = auto.from_pretrained(
             model_dir,
             ignore_mismatched_sizes=True,
             use_safetensors=True,
             trust_remote_code=False,
             dtype=torch.float32,
+            output_loading_info=True,
             **extra,
             **implementation,
         )
-    return auto.from_config(
+        fresh = list(info.get("missing_keys", ())) + [
+            str(item[0] if isinstance(item, tuple) else item)
+            for item in info.get("mismatched_keys", ())
+        ]
+        return model, "new" if fresh else "checkpoint"
+    model = auto.from_config(
         config, trust_remote_code=False, dtype=torch.float32, **implementation
     )
+    return model, "new"
 
 
 def _pad_with_end_token(tokenizer: Any) -> None:

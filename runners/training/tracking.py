@@ -11,6 +11,8 @@ from __future__ import annotations
 import contextlib
 import random
 import resource
+import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -48,6 +50,19 @@ class Tracker:
     execution_path: str | None = None
     padding: PaddingCounter = field(default_factory=PaddingCounter)
     numerics: Numerics | None = None
+    # Wall seconds per stage of the job (load, encode, train, predict, ...), so
+    # an evaluation can show where its time went.
+    stage_seconds: dict[str, float] = field(default_factory=dict)
+
+    @contextlib.contextmanager
+    def timed(self, stage: str) -> Iterator[None]:
+        """Add the wall time of the block to ``stage_seconds[stage]``."""
+        start = time.perf_counter()
+        try:
+            yield
+        finally:
+            elapsed = time.perf_counter() - start
+            self.stage_seconds[stage] = self.stage_seconds.get(stage, 0.0) + elapsed
 
 
 def kernel_measurements(tracker: Tracker) -> dict[str, Any]:

@@ -26,7 +26,7 @@ def model_dir(tmp_path_factory):
 
 def _setup(model_dir):
     torch.manual_seed(0)
-    tokenizer, model, _ = training.load_model(
+    tokenizer, model, _, _ = training.load_model(
         model_dir, task_type="classification", num_labels=2
     )
     model.config.hidden_dropout_prob = 0.0

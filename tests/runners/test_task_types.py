@@ -270,7 +270,7 @@ def test_two_tower_model_has_a_seeded_head_over_the_base_encoder(
     built = []
     for _ in range(2):
         training.seed_everything(0)
-        _, model, scratch = training.load_model(
+        _, model, scratch, _ = training.load_model(
             model_dir,
             task_type="classification",
             num_labels=2,
