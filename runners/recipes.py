@@ -85,6 +85,11 @@ class Recipe:
     seeds: tuple[int, ...] = (0,)
     # Warmup in optimizer steps instead of ``warmup_ratio`` (fixed recipes).
     warmup_steps: int | None = None
+    # Stability knobs for small data (runners.training.stability); the defaults
+    # change nothing, and a spec leaves them out at their defaults.
+    layerwise_lr_decay: float = 1.0
+    reinit_top_layers: int = 0
+    freeze_lower_layers: int = 0
 
     @property
     def effective_batch_size(self) -> int:
@@ -112,11 +117,20 @@ class Recipe:
         """Return the spec's ``recipe`` object (seeds travel as the job's ``seed``)."""
         data = dataclasses.asdict(self)
         del data["seeds"]
-        if data["warmup_steps"] is None:
-            # Optional in the spec: the named recipes keep their object unchanged.
-            del data["warmup_steps"]
+        # Optional in the spec at their defaults, so a recipe that does not use
+        # them writes the same object as before they existed.
+        for key, default in _OPTIONAL_DEFAULTS.items():
+            if data[key] == default:
+                del data[key]
         return data
 
+
+_OPTIONAL_DEFAULTS: dict[str, Any] = {
+    "warmup_steps": None,
+    "layerwise_lr_decay": 1.0,
+    "reinit_top_layers": 0,
+    "freeze_lower_layers": 0,
+}
 
 # Version history: @2 of smoke/quick (@3 of standard, whose @2 added bf16) trains on
 # length-bucketed batches from kernels.batching and runs BERT-family encoders

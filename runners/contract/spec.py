@@ -188,6 +188,15 @@ def _check_recipe(recipe: dict[str, Any]) -> None:
         or not (isinstance(warmup_steps, int) and warmup_steps >= 0)
     ):
         raise bad_spec("recipe.warmup_steps must be null or an integer >= 0")
+    decay = recipe.get("layerwise_lr_decay", 1.0)
+    if isinstance(decay, bool) or not (
+        isinstance(decay, int | float) and 0 < decay <= 1
+    ):
+        raise bad_spec("recipe.layerwise_lr_decay must be a number in (0, 1]")
+    for key in ("reinit_top_layers", "freeze_lower_layers"):
+        value = recipe.get(key, 0)
+        if isinstance(value, bool) or not (isinstance(value, int) and value >= 0):
+            raise bad_spec(f"recipe.{key} must be an integer >= 0")
     if recipe["precision"] not in PRECISIONS:
         raise bad_spec(
             f"precision {recipe['precision']!r} is not one of {', '.join(PRECISIONS)}"
