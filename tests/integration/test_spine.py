@@ -58,6 +58,14 @@ def test_uploaded_model_is_fine_tuned_scored_and_ranked(
     assert evaluation["status"] == "finished", evaluation
     assert evaluation["efficiency"]["params"] > 0
     assert evaluation["efficiency"]["train_examples_per_s"] > 0
+    # Where the time went: the worker's steps and the program's stages.
+    breakdown = evaluation["efficiency"]["time_breakdown"]
+    assert {"prepare", "sandbox_start", "imports", "train", "predict"} <= set(
+        breakdown["seconds"]
+    )
+    assert 0 < breakdown["overhead_share"] < 1
+    # The sentence vector the classifier read, recorded with the number.
+    assert evaluation["manifest"]["pooling"]["mode"] == "head"
     assert evaluation["manifest"]["model_sha256"]
     assert evaluation["manifest"]["sandbox"] == "bubblewrap"
 

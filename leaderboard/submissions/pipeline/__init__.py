@@ -11,6 +11,7 @@ score against the hidden labels, store Results), ``heartbeat``. The in-sandbox s
 from __future__ import annotations
 
 import logging
+import time
 from collections import deque
 from pathlib import Path
 
@@ -47,8 +48,12 @@ def evaluation_execute(*, evaluation_id: int) -> None:
     heartbeat.start()
     try:
         spec = registry.get_task(evaluation.task.name)
+        clock = time.perf_counter()
         job_folder_prepare(evaluation=evaluation, spec=spec, job_dir=job_dir)
+        seconds = {"prepare": time.perf_counter() - clock}
+        clock = time.perf_counter()
         outcome = job_run(evaluation=evaluation, job_dir=job_dir, tail=tail)
+        seconds["sandbox"] = time.perf_counter() - clock
         if outcome is not None:
             code, message = outcome
             if code == OUT_OF_MEMORY_CODE and lifecycle.evaluation_retry_smaller_batch(
@@ -72,7 +77,13 @@ def evaluation_execute(*, evaluation_id: int) -> None:
         ):
             log.info("evaluation %s was cancelled while running", evaluation.pk)
             return
-        job_publish(evaluation=evaluation, spec=spec, job_dir=job_dir, tail=tail)
+        job_publish(
+            evaluation=evaluation,
+            spec=spec,
+            job_dir=job_dir,
+            tail=tail,
+            worker_seconds=seconds,
+        )
     except GlewError as error:
         log.warning(
             "evaluation %s failed: %s %s", evaluation.pk, error.code, error.message

@@ -24,6 +24,7 @@ from leaderboard.catalogue.selectors import dataset_rows
 from leaderboard.submissions import lifecycle
 from leaderboard.submissions.models import Evaluation
 from leaderboard.submissions.pipeline.folder import predicted_splits
+from leaderboard.submissions.pipeline.timing import time_breakdown
 from leaderboard.submissions.recipes import job_recipe
 from leaderboard.submissions.status import Status
 from runners.contract import (
@@ -40,10 +41,20 @@ from tasks.specs import TaskSpec
 
 
 def job_publish(
-    *, evaluation: Evaluation, spec: TaskSpec, job_dir: Path, tail: deque[str]
+    *,
+    evaluation: Evaluation,
+    spec: TaskSpec,
+    job_dir: Path,
+    tail: deque[str],
+    worker_seconds: dict[str, float] | None = None,
 ) -> None:
-    """Score the evaluation and its companions on their hidden labels; store Results."""
+    """Score the evaluation and its companions on their hidden labels; store Results.
+
+    ``worker_seconds`` (preparing, the sandbox run) join the program's own stage
+    times in each Result's ``time_breakdown``.
+    """
     measurements = _read_measurements(job_dir)
+    measurements["time_breakdown"] = time_breakdown(measurements, worker_seconds)
     by_evaluation: dict[int, list[tuple[str, str]]] = {}
     targets: dict[int, tuple[Evaluation, TaskSpec]] = {}
     for target, target_spec, split, name in predicted_splits(evaluation):
@@ -185,7 +196,9 @@ def numerics_from(measurements: dict, *, evaluation: Evaluation) -> str:
 
 def efficiency_from(measurements: dict) -> dict:
     """The efficiency figures of a Result: measured keys, None where not measured."""
-    return {key: measurements.get(key) for key in EFFICIENCY_KEYS}
+    figures = {key: measurements.get(key) for key in EFFICIENCY_KEYS}
+    figures["time_breakdown"] = measurements.get("time_breakdown")
+    return figures
 
 
 def manifest_for(*, evaluation: Evaluation, measurements: dict) -> dict:
