@@ -39,6 +39,11 @@ class CatalogueError(PlatformError):
 
     The catalogue ships with the code, so a bad spec is our fault; the message names
     the file (and the task, where there is one) so the fix is one click away.
+
+    ``table`` (the TOML table's path, ``("tasks", "one")``; ``()`` for the top) and
+    ``key`` say where in the spec the mistake is, so a spec read from text can name
+    its line (``tasks.spec_files.parse_spec_text``); ``line`` is that line, once
+    known, and is then part of the message.
     """
 
     def __init__(
@@ -48,11 +53,32 @@ class CatalogueError(PlatformError):
         *,
         file: str | Path,
         task: str | None = None,
+        table: tuple[str, ...] = (),
+        key: str | None = None,
+        line: int | None = None,
     ) -> None:
         self.file = str(file)
         self.task = task
-        where = self.file if task is None else f"{self.file}: task {task!r}"
+        self.table = tuple(table)
+        self.key = key
+        self.line = line
+        self.detail = message
+        where = self.file if line is None else f"{self.file}, line {line}"
+        if task is not None:
+            where = f"{where}: task {task!r}"
         super().__init__(code, f"{where}: {message}")
+
+    def at_line(self, line: int | None) -> CatalogueError:
+        """The same error, naming ``line`` (a new error: this one is unchanged)."""
+        return type(self)(
+            self.code,
+            self.detail,
+            file=self.file,
+            task=self.task,
+            table=self.table,
+            key=self.key,
+            line=line,
+        )
 
 
 class ImportFormatError(UserError):

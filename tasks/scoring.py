@@ -114,9 +114,11 @@ def suite_score(
     rule to the scored tasks a deployment has data for (a platform without MNLI's
     files still ranks models on the rest, and says so next to the score).
 
-    Rules: ``mean_of_task_means`` (GLUE, KLEJ, BLURB) is the plain mean;
-    ``advglue_mean`` first averages tasks sharing a ``predict_with`` model
-    (AdvGLUE's MNLI-m and -mm), see :func:`_mean_per_model`.
+    Rules: ``mean_of_task_means`` (GLUE, KLEJ, BLURB) is the plain mean, or the
+    weighted mean when the suite's ``score_rule_options`` give ``weights`` (task
+    key -> weight; a task not named weighs 1); ``advglue_mean`` first averages
+    tasks sharing a ``predict_with`` model (AdvGLUE's MNLI-m and -mm), see
+    :func:`_mean_per_model`.
     """
     if suite.score_rule not in ("mean_of_task_means", "advglue_mean"):
         raise ValueError(f"unknown score rule {suite.score_rule!r}")
@@ -134,7 +136,9 @@ def suite_score(
         return None
     if suite.score_rule == "advglue_mean":
         return _mean_per_model(counted, values)
-    return sum(values) / len(values)
+    given = suite.score_rule_options.get("weights", {})
+    weights = [float(given.get(task.key, 1.0)) for task in counted]
+    return sum(w * v for w, v in zip(weights, values, strict=True)) / sum(weights)
 
 
 def _mean_per_model(tasks: Sequence[TaskSpec], values: Sequence[float]) -> float:

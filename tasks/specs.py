@@ -1,8 +1,9 @@
 """Task and suite specs: what the catalogue says about each task, as frozen data.
 
-The specs are read and validated from ``catalogue/*.toml`` by
-:mod:`tasks.spec_files`; this module holds only their shape and the vocabularies
-they may use, so any layer can import a ``TaskSpec`` without loading a file.
+The specs are read and validated from ``catalogue/*.toml`` (and from task bundles
+and suites kept by the platform's database) by :mod:`tasks.spec_files`; this module
+holds only their shape and the vocabularies they may use, so any layer can import a
+``TaskSpec`` without loading a file.
 """
 
 from __future__ import annotations
@@ -102,6 +103,9 @@ class SuiteSpec:
     score_rule: str
     score_rule_text: str
     tasks: tuple[TaskSpec, ...]
+    # The rule's parameters ([suite.score_rule_options]); ``mean_of_task_means``
+    # takes ``weights``: task key -> a positive weight (a task not named weighs 1).
+    score_rule_options: Mapping[str, Any] = field(default_factory=dict)
 
     @property
     def scored_tasks(self) -> tuple[TaskSpec, ...]:

@@ -55,7 +55,14 @@ def load_task(
     ``path`` is the task's folder (e.g. ``.../glue/SST-2``) or a suite root holding
     it (``.../glue``). ``format`` overrides the task's declared importer.
     """
-    task = get_task(task_name)
+    return load_task_spec(get_task(task_name), path, format=format)
+
+
+def load_task_spec(
+    task: TaskSpec, path: str | Path, *, format: str | None = None
+) -> Dataset:
+    """:func:`load_task` for a spec in hand (one not in the catalogue yet: a task
+    bundle's, checked before the suite it declares is stored)."""
     importer = IMPORTERS[format or task.importer]
     folder = find_task_folder(task, path)
     if folder is None:
@@ -110,5 +117,6 @@ __all__ = [
     "find_task_folder",
     "load_suite",
     "load_task",
+    "load_task_spec",
     "scan_suite",
 ]
