@@ -207,7 +207,11 @@ def warm_up_and_count_flops(
     with _unaccounted(tracker):
         training.predict_logits(model, rows, batch_size=batch_size, **kwargs)
         model.eval()
-        with torch.inference_mode(), counter:
+        # no_grad, not inference_mode: the counter's module tracker hooks every
+        # module input that requires grad, and a parameter passed to a module as
+        # an input (DeBERTa's relative embeddings into their LayerNorm) has no
+        # autograd node under inference_mode, which crashes the hook.
+        with torch.no_grad(), counter:
             training.forward(model, rows, **kwargs)
     flops = counter.get_total_flops() / len(rows)
     training.emit_progress(
