@@ -38,6 +38,7 @@ from leaderboard.submissions.status import Status
 from runners.archives import (
     ArchiveInfo,
     ArchiveLimits,
+    check_architecture,
     check_parameter_cap,
     inspect_archive,
 )
@@ -278,6 +279,12 @@ def _stored_intact(name: str, sha256: str) -> bool:
     return digest.hexdigest() == sha256
 
 
+def needs_tokenizer(targets: list[Task]) -> bool:
+    """Whether any target encodes its text with the model's own tokenizer (every
+    task but those with a task vocabulary, such as LRA's)."""
+    return any(registry.get_task(task.name).vocabulary is None for task in targets)
+
+
 def max_model_params(targets: list[Task]) -> int:
     """The parameter cap for a submission: the strictest of its suites' caps."""
     caps = settings.GLEW_MAX_MODEL_PARAMS_PER_SUITE
@@ -332,6 +339,9 @@ def submission_create(
         # Before anything is stored: a config describing a huge model is refused
         # from its numbers (transformers is imported lazily, only for this).
         check_parameter_cap(info.config, max_model_params(targets))
+        # An architecture the runner does not fine-tune, or a model whose tasks
+        # need its tokenizer but that ships none, is refused here, not in a job.
+        check_architecture(info, tokenizer_needed=needs_tokenizer(targets))
         saved: list[str] = []
         try:
             with transaction.atomic():

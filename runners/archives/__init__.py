@@ -12,12 +12,14 @@ the real bytes as it goes, because a zip's declared sizes can lie.
 One module per job: ``rules`` (the limits, the refused kinds of file, the error
 and the findings), ``inspection`` (the zip's directory, names, sizes and
 configs), ``weights`` (safetensors headers), ``extraction`` (unpacking, bytes
-counted) and ``parameters`` (the model's size from its config).
+counted), ``parameters`` (the model's size from its config) and ``architecture``
+(a supported ``model_type``, and tokenizer files when the tasks need them).
 
 Plain Python (zipfile, json, struct, hashlib): the worker and the upload API use
 it, and the tests run it without Django.
 """
 
+from runners.archives.architecture import check_architecture
 from runners.archives.extraction import extract_archive
 from runners.archives.inspection import inspect_archive
 from runners.archives.parameters import (
@@ -56,6 +58,7 @@ __all__ = [
     "ArchiveError",
     "ArchiveInfo",
     "ArchiveLimits",
+    "check_architecture",
     "check_parameter_cap",
     "count_parameters",
     "estimate_parameters",

@@ -17,6 +17,7 @@ Django, no network. Callers use the names exported here; a test that replaces
 a function replaces it in the module that calls it.
 """
 
+from runners.architectures import TOKENIZER_FILES
 from runners.training.batches import (
     collate,
     forward,
@@ -44,7 +45,6 @@ from runners.training.loop import (
 )
 from runners.training.models import (
     MULTI_LABEL,
-    TOKENIZER_FILES,
     TwoTowerClassifier,
     check_config_fits,
     is_multi_label,

@@ -23,6 +23,11 @@ from transformers import (
 )
 from transformers.modeling_outputs import SequenceClassifierOutput
 
+from runners.architectures import (
+    check_supported,
+    has_tokenizer,
+    no_tokenizer_message,
+)
 from runners.training.encoding import PAIR_PREFIX
 from runners.training.pooling import (
     PooledClassifier,
@@ -43,18 +48,6 @@ _OFFSET_POSITION_TYPES = frozenset(
 )
 # A tokenizer's model_max_length above this is transformers' "no limit" sentinel.
 _NO_LIMIT = 10**8
-
-# Files from which transformers can build a real tokenizer.
-TOKENIZER_FILES = frozenset(
-    {
-        "tokenizer.json",
-        "vocab.txt",
-        "vocab.json",
-        "tokenizer.model",
-        "spiece.model",
-        "sentencepiece.bpe.model",
-    }
-)
 
 
 def problem_type(task_type: str) -> str:
@@ -176,13 +169,19 @@ def load_model(
     return tokenizer, model, not has_weights, pooling
 
 
-def _saved_as_classifier(model_dir: Path) -> bool:
-    """Whether config.json says the checkpoint is a ``*ForSequenceClassification``."""
+def _read_config(model_dir: Path) -> dict[str, Any] | None:
+    """config.json as a dict, or None when unreadable (transformers will say why)."""
     try:
         config = json.loads((model_dir / "config.json").read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, ValueError):
-        return False  # transformers will say what is wrong with it
-    return isinstance(config, dict) and is_sequence_classifier_checkpoint(
+        return None
+    return config if isinstance(config, dict) else None
+
+
+def _saved_as_classifier(model_dir: Path) -> bool:
+    """Whether config.json says the checkpoint is a ``*ForSequenceClassification``."""
+    config = _read_config(model_dir)
+    return config is not None and is_sequence_classifier_checkpoint(
         SimpleNamespace(architectures=config.get("architectures"))
     )
 
@@ -190,26 +189,26 @@ def _saved_as_classifier(model_dir: Path) -> bool:
 def check_model_folder(model_dir: Path, *, tokenizer_needed: bool) -> bool:
     """Refuse a folder the program cannot use safely; return whether it has weights.
 
-    Pickle weights are refused (loading a pickle runs code), and so is a folder
-    without tokenizer files when the model's tokenizer is needed.
+    An architecture outside ``runners.architectures`` is refused (the upload
+    refuses it too; a folder from before that check says so here), pickle
+    weights are refused (loading a pickle runs code), and so is a folder without
+    tokenizer files when the model's tokenizer is needed.
     """
     if not (model_dir / "config.json").is_file():
         raise UserError("execute.bad_model", "the model folder has no config.json")
+    config = _read_config(model_dir)
+    if config is not None:
+        check_supported(config, code="execute.bad_model")
     names = [p.name for p in model_dir.iterdir() if p.is_file()]
     has_weights = any(n.endswith(_WEIGHT_SUFFIXES) for n in names)
     if not has_weights and any(n.endswith(_UNSAFE_WEIGHT_SUFFIXES) for n in names):
         raise UserError(
             "execute.bad_model", "weights must be in safetensors format (no pickle)"
         )
-    if tokenizer_needed and not any(n in TOKENIZER_FILES for n in names):
+    if tokenizer_needed and not has_tokenizer(names):
         # transformers would otherwise build an empty-vocabulary tokenizer that maps
         # every word to [UNK]: a run that "works" and scores like a coin flip.
-        raise UserError(
-            "execute.bad_model",
-            "the model folder has no tokenizer files (one of "
-            f"{', '.join(sorted(TOKENIZER_FILES))}); save the tokenizer with "
-            "tokenizer.save_pretrained() next to the model",
-        )
+        raise UserError("execute.bad_model", no_tokenizer_message())
     return has_weights
 
 
@@ -326,9 +325,15 @@ def check_config_fits(config: Any, vocabulary: Any, positions: int | None) -> No
 
 
 def position_limit(config: Any) -> int | None:
-    """Tokens the model's position embeddings hold, or None (no fixed table)."""
+    """Tokens the model's position embeddings hold, or None (no fixed table:
+    DeBERTa-v3's relative attention without absolute positions in its input
+    takes any length, its log buckets covering far distances)."""
     table = getattr(config, "max_position_embeddings", None)
     if not isinstance(table, int) or isinstance(table, bool) or table <= 0:
+        return None
+    if getattr(config, "model_type", None) == "deberta-v2" and not getattr(
+        config, "position_biased_input", True
+    ):
         return None
     if getattr(config, "model_type", None) in _OFFSET_POSITION_TYPES:
         return table - int(getattr(config, "pad_token_id", None) or 0) - 1

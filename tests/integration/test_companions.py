@@ -66,6 +66,8 @@ def test_a_companion_fails_with_its_model(
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as archive:
         archive.writestr("config.json", json.dumps({"model_type": "bert"}))
+        # Passes the upload checks, but transformers cannot read it.
+        archive.writestr("tokenizer.json", "not a tokenizer")
     buffer.seek(0)
     submission = intake.submission_create(
         owner=owner,

@@ -94,7 +94,8 @@ def test_a_model_that_cannot_load_fails_in_plain_words(celery_worker, api, sst2_
     call_command("import_task", "glue/sst2", str(sst2_folder))
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as archive:
-        # A valid config but no tokenizer files and no weights: nothing can tokenize.
+        # A valid config, no weights and a tokenizer file transformers cannot
+        # read: it passes the upload checks and fails in the sandbox.
         archive.writestr(
             "config.json",
             json.dumps(
@@ -108,6 +109,7 @@ def test_a_model_that_cannot_load_fails_in_plain_words(celery_worker, api, sst2_
                 }
             ),
         )
+        archive.writestr("tokenizer.json", "not a tokenizer")
     buffer.seek(0)
     buffer.name = "broken.zip"
     response = api.post(

@@ -216,3 +216,33 @@ def test_cancel_is_for_the_owner_only(
     assert client_for(other).post(url).status_code == 403
     assert client_for(user).post(url).json()["cancelled"] == 1
     assert Evaluation.objects.get().status == Status.CANCELLED
+
+
+def test_an_unsupported_architecture_gets_a_400_listing_the_supported_ones(
+    user, sst2_imported, no_enqueue
+):
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("config.json", '{"model_type": "gpt2", "n_embd": 8}')
+        archive.writestr("tokenizer.json", "{}")
+    before = stored_models()
+    response = post_archive(client_for(user), buffer.getvalue())
+    assert response.status_code == 400
+    body = response.json()
+    assert body["code"] == "upload.unsupported_model_type"
+    assert "'gpt2'" in body["error"]
+    assert "bert, camembert, deberta-v2, distilbert, electra" in body["error"]
+    assert Submission.objects.count() == 0
+    assert stored_models() == before
+
+
+def test_a_model_without_its_tokenizer_gets_a_400(user, sst2_imported, no_enqueue):
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("config.json", '{"model_type": "albert"}')
+        archive.writestr("tokenizer_config.json", "{}")
+    response = post_archive(client_for(user), buffer.getvalue())
+    assert response.status_code == 400
+    assert response.json()["code"] == "upload.no_tokenizer"
+    assert "spiece.model" in response.json()["error"]
+    assert Submission.objects.count() == 0

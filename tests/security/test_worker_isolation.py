@@ -75,7 +75,7 @@ def test_a_failing_evaluation_does_not_stop_the_worker_from_finishing_the_next(
 ):
     broken = io.BytesIO()
     with zipfile.ZipFile(broken, "w") as archive:
-        # Passes every upload check but cannot load: no tokenizer, no weights.
+        # Passes every upload check but cannot load: an unreadable tokenizer.
         archive.writestr(
             "config.json",
             json.dumps(
@@ -89,6 +89,7 @@ def test_a_failing_evaluation_does_not_stop_the_worker_from_finishing_the_next(
                 }
             ),
         )
+        archive.writestr("tokenizer.json", "not a tokenizer")
     first = post_archive(token_client, broken.getvalue(), "broken.zip")
     second = post_archive(token_client, tiny_model_zip.read_bytes())
     assert first.status_code == second.status_code == 201, (first.content, second)
