@@ -11,7 +11,7 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "leaderboard.settings")
 
 app = Celery("glew")
 app.config_from_object("django.conf:settings", namespace="CELERY")
-app.autodiscover_tasks(["leaderboard.submissions"])
+app.autodiscover_tasks(["leaderboard.submissions", "leaderboard.curation"])
 
 
 @app.on_after_configure.connect

@@ -54,6 +54,7 @@ INSTALLED_APPS = [
     "leaderboard.catalogue",
     "leaderboard.submissions",
     "leaderboard.standings",
+    "leaderboard.curation",
     "leaderboard.pages",
 ]
 
@@ -257,6 +258,11 @@ GLEW_SANDBOX_MAX_FILE_BYTES = int(
 # Everything a job may write under its out/ folder together (checked every second).
 GLEW_SANDBOX_SCRATCH_BYTES = int(
     os.environ.get("GLEW_SANDBOX_SCRATCH_BYTES", 20 * 1024**3)
+)
+# Suites curated on the site are re-read by each process at most this often (their
+# generation stamp is one small query); a name not known yet is looked up at once.
+GLEW_CATALOGUE_RECHECK_SECONDS = float(
+    os.environ.get("GLEW_CATALOGUE_RECHECK_SECONDS", 1.0)
 )
 # Where make run finds GLUE files for the baseline (optional).
 GLEW_DATA_DIR = os.environ.get("GLEW_DATA_DIR", "")

@@ -41,3 +41,6 @@ GLEW_UPLOADS_PER_MINUTE = 10_000
 
 # Tests read what they just wrote: no microcache.
 GLEW_MICROCACHE_SECONDS = 0
+# Tests change curated suites and read them back at once (and roll back between
+# tests): the registry reads its stamp on every lookup.
+GLEW_CATALOGUE_RECHECK_SECONDS = 0.0

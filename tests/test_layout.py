@@ -35,9 +35,12 @@ FORBIDDEN: dict[str, tuple[str, ...]] = {
     "leaderboard.catalogue": (
         "leaderboard.submissions",
         "leaderboard.standings",
+        "leaderboard.curation",
         "leaderboard.pages",
         "leaderboard.api",
     ),
+    # Curation is used by the pages, the API and the admin; it uses none of them.
+    "leaderboard.curation": ("leaderboard.pages", "leaderboard.api"),
     "leaderboard.accounts": (
         "leaderboard.submissions",
         "leaderboard.standings",

@@ -39,3 +39,24 @@ def dataset_rows(version: DatasetVersion, split: str) -> list[dict]:
     """
     with default_storage.open(version.files[split], "rb") as handle:
         return [json.loads(line) for line in handle if line.strip()]
+
+
+def dataset_version_get(task: Task, sha: str) -> DatasetVersion:
+    """One of ``task``'s dataset versions by its sha256 (or a unique prefix of at
+    least 12 characters, as pages show them)."""
+    if len(sha) >= 12:
+        found = list(task.dataset_versions.filter(sha256__startswith=sha)[:2])
+        if len(found) == 1:
+            return found[0]
+    raise UserError(
+        "dataset.not_found", f"Task {task.name} has no dataset version {sha!r}."
+    )
+
+
+def scored_task_version(*, task: Task, dataset_version: DatasetVersion) -> int:
+    """The task version a result computed on ``dataset_version`` is stored under:
+    the version of that data (``publishing``: a curated task's data changes move
+    its version), else the task's."""
+    if dataset_version.task_version is not None:
+        return dataset_version.task_version
+    return task.version

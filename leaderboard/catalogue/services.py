@@ -1,34 +1,31 @@
-"""Writes to the catalogue: mirroring the task specs and importing dataset versions."""
+"""Writes to the catalogue: mirroring the task specs and importing dataset versions.
+
+Publishing and its effect on task versions is ``publishing``'s; suites curated on
+the site are ``curated``'s (their documents: ``documents``).
+"""
 
 import json
 import logging
-from dataclasses import fields
 
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import transaction
+from django.utils import timezone
 
-from leaderboard.catalogue.models import DatasetVersion, Suite, Task
+from leaderboard.catalogue.audit import audit_record
+from leaderboard.catalogue.documents import task_row_defaults
+from leaderboard.catalogue.models import DatasetVersion, Origin, Suite, Task
+from leaderboard.catalogue.publishing import dataset_version_act
 from leaderboard.catalogue.selectors import dataset_rows
-from leaderboard.catalogue.signals import suite_changed
+from leaderboard.catalogue.signals import announce_suite_change
 from tasks import registry
 from tasks.baselines import baseline_splits, baselines_from_labels
 from tasks.dataset import Dataset
+from tasks.preview import dataset_preview
+from tasks.spec_files import default_catalogue
 from tasks.specs import TaskSpec
 
 log = logging.getLogger("glew.catalogue")
-
-
-def _task_spec_json(spec: TaskSpec) -> dict:
-    """The spec as JSON-safe data (tuples become lists, mappings dicts)."""
-    data = {f.name: getattr(spec, f.name) for f in fields(spec)}
-    return json.loads(json.dumps(data, default=dict))
-
-
-def _refresh_leaderboard(suite: Suite) -> None:
-    """The suite's precomputed leaderboard depends on which tasks have data and on
-    their versions: tell its subscribers (the standings), whoever they are."""
-    suite_changed.send(sender=Suite, suite=suite)
 
 
 @transaction.atomic
@@ -37,11 +34,17 @@ def catalogue_sync() -> list[Task]:
 
     Rows are keyed by name, so running it again after a catalogue change updates
     titles, metrics and versions in place; results keep the version they stored.
+    Only the files' suites are mirrored: a curated suite's rows follow its document
+    (``documents.mirror_rows``), and one a file now names too is left alone.
     """
     synced = []
     changed_suites: set[int] = set()
     changed_tasks: list[str] = []
-    for suite_spec in registry.all_suites():
+    for suite_spec in default_catalogue().suites:
+        existing = Suite.objects.filter(slug=suite_spec.name).first()
+        if existing is not None and existing.is_curated:
+            log.error("suite %s is curated on the site; its file is ignored", existing)
+            continue
         suite, _ = Suite.objects.update_or_create(
             slug=suite_spec.name,
             defaults={
@@ -58,26 +61,14 @@ def catalogue_sync() -> list[Task]:
                 changed_suites.add(suite.pk)
                 changed_tasks.append(spec.name)
             task, _ = Task.objects.update_or_create(
-                name=spec.name,
-                defaults={
-                    "suite": suite,
-                    "key": spec.key,
-                    "title": spec.title,
-                    "description": spec.description,
-                    "task_type": spec.type,
-                    "version": spec.version,
-                    "metrics": list(spec.metrics),
-                    "primary_metric": spec.primary_metric,
-                    "in_suite_score": spec.in_suite_score,
-                    "spec": _task_spec_json(spec),
-                },
+                name=spec.name, defaults={"suite": suite, **task_row_defaults(spec)}
             )
             synced.append(task)
     # A new task version may score otherwise (other metrics): so may learning nothing.
     for version in DatasetVersion.objects.filter(task__name__in=changed_tasks):
         dataset_version_refresh_baselines(version=version)
     for suite in Suite.objects.filter(pk__in=changed_suites):
-        _refresh_leaderboard(suite)
+        announce_suite_change(suite)
     return synced
 
 
@@ -98,18 +89,21 @@ def _datasheet(spec: TaskSpec, dataset: Dataset, source: str) -> dict:
 
 
 def dataset_version_store(
-    *, dataset: Dataset, source: str, publish: bool = True
+    *, dataset: Dataset, source: str, publish: bool = True, actor=None
 ) -> tuple[DatasetVersion, bool]:
     """Store an imported dataset as an immutable, content-addressed version.
 
     Returns ``(version, created)``. The same content imported again is a no-op that
-    returns the existing version; different content makes a new version.
+    returns the existing version; different content makes a new version: published
+    at once when ``publish`` (the import command's default; for a curated task
+    through ``publishing``'s rule), else a draft to preview. A new version's
+    counts, label distribution, preview, baselines and datasheet are computed here.
     """
     spec = dataset.task
-    task = Task.objects.filter(name=spec.name).first()
+    task = Task.objects.filter(name=spec.name).select_related("suite").first()
     if task is None:
         catalogue_sync()
-        task = Task.objects.get(name=spec.name)
+        task = Task.objects.select_related("suite").get(name=spec.name)
     digest = dataset.sha256()
     existing = DatasetVersion.objects.filter(task=task, sha256=digest).first()
     if existing is not None:
@@ -120,6 +114,8 @@ def dataset_version_store(
         if not default_storage.exists(name):
             name = default_storage.save(name, ContentFile(dataset.to_jsonl(split)))
         files[split] = name
+    # A curated task's data is published through the version rule, after storing.
+    direct = publish and task.suite.origin == Origin.FILE
     with transaction.atomic():
         version, created = DatasetVersion.objects.get_or_create(
             task=task,
@@ -129,13 +125,29 @@ def dataset_version_store(
                 "label_distribution": dataset.label_distribution(),
                 "baselines": dataset_baselines(dataset),
                 "datasheet": _datasheet(spec, dataset, source),
+                "preview": dataset_preview(dataset),
                 "files": files,
                 "source": source[:500],
-                "published": publish,
+                "published": direct,
+                "published_at": timezone.now() if direct else None,
+                "created_by": actor if getattr(actor, "is_authenticated", 0) else None,
             },
         )
-    if created:
-        _refresh_leaderboard(task.suite)
+        if created:
+            state = "published" if direct else "draft"
+            audit_record(
+                actor=actor,
+                action="dataset.upload",
+                summary=f"Imported data {digest[:12]} of {task.name} ({state}): "
+                + ", ".join(f"{k} {v}" for k, v in sorted(dataset.counts().items())),
+                version=version,
+                details={"source": source[:500], "counts": dataset.counts()},
+            )
+    if created and direct:
+        announce_suite_change(task.suite)
+    elif created and publish:
+        dataset_version_act(version=version, action="publish", actor=actor)
+        version.refresh_from_db()
     log.info(
         "dataset %s: %s (%s)", version, "imported" if created else "exists", source
     )
@@ -168,21 +180,22 @@ def dataset_version_refresh_baselines(*, version: DatasetVersion) -> dict:
     return version.baselines
 
 
-def dataset_version_set_published(*, version: DatasetVersion, published: bool) -> None:
-    """Publish or withdraw a version. New evaluations use the newest published one;
-    results keep pointing at the version they were scored on."""
-    version.published = published
-    version.save(update_fields=["published"])
-    _refresh_leaderboard(version.task.suite)
+def dataset_version_set_published(
+    *, version: DatasetVersion, published: bool, actor=None
+) -> None:
+    """Publish or withdraw a version (``publishing.dataset_version_act``). New
+    evaluations use the newest published one; results keep pointing at the version
+    they were scored on."""
+    action = "publish" if published else "withdraw"
+    dataset_version_act(version=version, action=action, actor=actor)
+    version.refresh_from_db()
 
 
-def dataset_version_deprecate(*, version: DatasetVersion) -> None:
+def dataset_version_deprecate(*, version: DatasetVersion, actor=None) -> None:
     """Mark a version deprecated: it stays linked to its results, shown as such, and is
     no longer offered for new evaluations."""
-    version.deprecated = True
-    version.published = False
-    version.save(update_fields=["deprecated", "published"])
-    _refresh_leaderboard(version.task.suite)
+    dataset_version_act(version=version, action="deprecate", actor=actor)
+    version.refresh_from_db()
 
 
 def dataset_version_archive(*, version: DatasetVersion) -> bytes:

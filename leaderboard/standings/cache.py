@@ -31,7 +31,8 @@ def _audience(user) -> str | None:
 
 
 def suite_stamp(suite: Suite) -> str:
-    """Changes whenever the suite's board could: a row, its data or a task version."""
+    """Changes whenever the suite's board could: a row, its data, a task version,
+    or a curated suite's spec."""
     rows = LeaderboardEntry.objects.filter(suite=suite).aggregate(
         latest=Max("updated_at"), rows=Count("id")
     )
@@ -40,9 +41,10 @@ def suite_stamp(suite: Suite) -> str:
     )
     tasks = suite.tasks.aggregate(versions=Sum("version"), latest=Max("id"))
     latest = rows["latest"].timestamp() if rows["latest"] else 0
+    # A curated suite's edits (title, counted tasks, weights) show in its revision.
     return (
         f"{latest}:{rows['rows']}:{data['latest']}:{data['versions']}:"
-        f"{tasks['versions']}:{tasks['latest']}"
+        f"{tasks['versions']}:{tasks['latest']}:{suite.revision}:{suite.version}"
     )
 
 

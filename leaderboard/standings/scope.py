@@ -13,13 +13,14 @@ from tasks import registry
 
 
 def leaderboard_tasks(suite: Suite) -> list[Task]:
-    """The tasks a suite's leaderboard shows: scored tasks a submission can be
-    evaluated on here, i.e. whose published data holds what an evaluation needs
-    (the training split, or for an evaluation-only task its model's task's)."""
+    """The tasks a suite's leaderboard shows, in the suite's order (a curated
+    suite's; file suites by key): scored tasks a submission can be evaluated on
+    here, i.e. whose published data holds what an evaluation needs (the training
+    split, or for an evaluation-only task its model's task's)."""
     candidates = list(
         suite.tasks.filter(in_suite_score=True, dataset_versions__published=True)
         .distinct()
-        .order_by("key")
+        .order_by("position", "key")
     )
     return [task for task in candidates if _evaluable(task)]
 

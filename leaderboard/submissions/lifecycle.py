@@ -15,6 +15,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from leaderboard.catalogue.selectors import scored_task_version
 from leaderboard.standings.refresh import leaderboard_refresh_for_task
 from leaderboard.submissions import queueing
 from leaderboard.submissions.models import (
@@ -219,7 +220,11 @@ def evaluation_finish(
             defaults={
                 "scores": scores,
                 "task_score": task_score,
-                "task_version": evaluation.task.version,
+                # The version of the data it ran on: a job on data a curated
+                # task has since moved on from is never counted as the new one.
+                "task_version": scored_task_version(
+                    task=evaluation.task, dataset_version=evaluation.dataset_version
+                ),
                 "efficiency": efficiency,
                 "manifest": manifest,
                 "predictions": predictions,

@@ -1,6 +1,7 @@
-"""Publishing evaluation jobs: the one seam between the database and the job queue.
+"""Publishing jobs: the one seam between the database and the job queue.
 
-Services call :func:`enqueue` after their transaction commits. It stamps each
+Services call :func:`enqueue` (evaluations) or :func:`send_job` (any other job:
+curation's bundle imports) after their transaction commits. It stamps each
 evaluation's ``enqueued_at`` (the requeue sweep republishes queued evaluations whose
 message a broker restart lost) and hands it to the current :class:`JobQueue`: Celery,
 on the queue of the evaluation's hardware class. Tests that must not start jobs use
@@ -24,6 +25,8 @@ class JobQueue(Protocol):
 
     def publish(self, evaluation: Evaluation) -> None: ...
 
+    def send(self, name: str, args: list, queue: str) -> None: ...
+
 
 RUN_EVALUATION = "glew.run_evaluation"
 """The Celery task that runs one evaluation (``leaderboard.submissions.tasks``), sent
@@ -38,12 +41,25 @@ class CeleryQueue:
 
         app.send_task(RUN_EVALUATION, args=[evaluation.pk], queue=evaluation.queue)
 
+    def send(self, name: str, args: list, queue: str) -> None:
+        from leaderboard.celery import app
+
+        app.send_task(name, args=args, queue=queue)
+
 
 class CapturedQueue(list):
-    """A queue that keeps what it is given (tests): a list of evaluations."""
+    """A queue that keeps what it is given (tests): a list of evaluations, and the
+    other jobs as ``(name, args, queue)`` in ``jobs``."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.jobs: list[tuple[str, list, str]] = []
 
     def publish(self, evaluation: Evaluation) -> None:
         self.append(evaluation)
+
+    def send(self, name: str, args: list, queue: str) -> None:
+        self.jobs.append((name, args, queue))
 
 
 _current: JobQueue = CeleryQueue()
@@ -56,6 +72,11 @@ def enqueue(evaluations: Iterable[Evaluation]) -> None:
     for evaluation in evaluations:
         Evaluation.objects.filter(pk=evaluation.pk).update(enqueued_at=timezone.now())
         _current.publish(evaluation)
+
+
+def send_job(name: str, *, args: list, queue: str) -> None:
+    """Publish one job of the Celery task ``name`` (call it after the commit)."""
+    _current.send(name, args, queue)
 
 
 @contextlib.contextmanager

@@ -20,7 +20,7 @@ from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 
 from kernels import numerics
-from leaderboard.catalogue.selectors import dataset_rows
+from leaderboard.catalogue.selectors import dataset_rows, scored_task_version
 from leaderboard.submissions import lifecycle
 from leaderboard.submissions.models import Evaluation
 from leaderboard.submissions.pipeline.folder import predicted_splits
@@ -209,7 +209,9 @@ def manifest_for(*, evaluation: Evaluation, measurements: dict) -> dict:
         "model_sha256": evaluation.submission.archive.sha256,
         "dataset_sha256": evaluation.dataset_version.sha256,
         "task": evaluation.task.name,
-        "task_version": evaluation.task.version,
+        "task_version": scored_task_version(
+            task=evaluation.task, dataset_version=evaluation.dataset_version
+        ),
         "recipe": {
             "name": recipe.name,
             "version": recipe.version,

@@ -1,0 +1,1 @@
+"""Curation on a live site: task bundles through the web, impact before publishing."""
