@@ -39,7 +39,13 @@ from typing import Any
 import numpy as np
 
 from tasks.metrics import METRICS, compute
-from tasks.scoring import score_key, score_predictions, scored_splits, task_score
+from tasks.scoring import (
+    group_label_sets,
+    score_key,
+    score_predictions,
+    scored_splits,
+    task_score,
+)
 from tasks.specs import TaskSpec
 
 CHANCE_DRAWS = 100
@@ -60,12 +66,18 @@ def baseline_splits(task: TaskSpec) -> tuple[str, ...]:
 
 
 def baselines_from_labels(
-    task: TaskSpec, labels: Mapping[str, Sequence[Any]]
+    task: TaskSpec,
+    labels: Mapping[str, Sequence[Any]],
+    *,
+    groups: Mapping[str, Sequence[str] | None] | None = None,
 ) -> dict[str, Any]:
     """Both baselines of a dataset version, as JSON-safe data.
 
     ``labels`` maps split -> the labels of that split in row order (the training
-    split and the scored splits are read; others are ignored). Returns
+    split and the scored splits are read; others are ignored). A task scored per
+    group (``group_field``: HoC's abstracts) needs ``groups`` too, split -> each
+    row's group (:func:`tasks.scoring.row_groups`): the baselines predict per row
+    and are scored per group, as a run is. Returns
     ``{"task_version", "majority", "chance"}``; each baseline is ``{"task_score",
     "scores", "method"}`` (plus ``"prediction"`` and ``"shown"`` for majority),
     with ``task_score`` None and ``method`` saying why when it cannot be computed.
@@ -74,18 +86,28 @@ def baselines_from_labels(
         split: list(labels[split]) for split in scored_splits(task) if split in labels
     }
     missing = [split for split in scored_splits(task) if split not in references]
+    why = ""
     if missing or not task.eval_splits:
         why = "nothing to compare: the scored split has no labels in this version"
+    elif task.group_field is not None and any(
+        (groups or {}).get(split) is None for split in references
+    ):
+        why = (
+            f"nothing to compare: this version's rows have no {task.group_field} "
+            "to score per group (imported before the task was scored so)"
+        )
+    if why:
         return {
             "task_version": task.version,
             "majority": _none(why),
             "chance": _none(why),
         }
     train = list(labels.get(task.train_split or "", []))
+    scored_groups = dict(groups or {}) if task.group_field is not None else None
     return {
         "task_version": task.version,
-        "majority": _majority(task, references, train),
-        "chance": _chance(task, references, train),
+        "majority": _majority(task, references, train, scored_groups),
+        "chance": _chance(task, references, train, scored_groups),
     }
 
 
@@ -94,7 +116,7 @@ def _none(method: str) -> dict[str, Any]:
 
 
 def _majority(
-    task: TaskSpec, references: dict[str, list], train: list
+    task: TaskSpec, references: dict[str, list], train: list, groups: dict | None
 ) -> dict[str, Any]:
     """Score the most frequent training label (mean, label set) predicted everywhere."""
     if not train:
@@ -122,6 +144,7 @@ def _majority(
         task,
         {split: [prediction] * len(refs) for split, refs in references.items()},
         references,
+        groups=groups,
     )
     return {
         "task_score": task_score(task, scores),
@@ -143,8 +166,11 @@ def _label_set(task: TaskSpec, indices: Sequence[int]) -> str:
     return "{" + ", ".join(names[i] for i in indices) + "}"
 
 
-def _chance(task: TaskSpec, references: dict[str, list], train: list) -> dict:
-    """The expected task score of uniformly random predictions (exact or drawn)."""
+def _chance(
+    task: TaskSpec, references: dict[str, list], train: list, groups: dict | None
+) -> dict:
+    """The expected task score of uniformly random predictions (exact or drawn);
+    per group, random per row, when the task is scored so."""
     scores: dict[str, float] = {}
     drawn: list[str] = []
     rng = np.random.default_rng(CHANCE_SEED)
@@ -164,7 +190,12 @@ def _chance(task: TaskSpec, references: dict[str, list], train: list) -> dict:
                         "to take a range from"
                     )
             scores[key] = float(
-                np.mean([compute(metric, draw[split], refs) for draw in draws])
+                np.mean(
+                    [
+                        compute(metric, *_scored(draw[split], refs, split, groups))
+                        for draw in draws
+                    ]
+                )
             )
             drawn.append(metric)
     if drawn:
@@ -179,6 +210,14 @@ def _chance(task: TaskSpec, references: dict[str, list], train: list) -> dict:
     else:
         method = "uniformly random predictions: exact expectation"
     return {"task_score": task_score(task, scores), "scores": scores, "method": method}
+
+
+def _scored(preds: list, refs: list, split: str, groups: dict | None) -> tuple:
+    """Predictions and references as the metric sees them: merged per group when
+    the task is scored per group."""
+    if groups is None:
+        return preds, refs
+    return group_label_sets(preds, groups[split]), group_label_sets(refs, groups[split])
 
 
 def _exact_chance(task: TaskSpec, metric: str) -> float | None:

@@ -1,7 +1,8 @@
 """A task's rows in canonical form, with a content hash.
 
 Whatever importer produced them, rows end up as ``{"idx": int, <text field>: str,
-..., "label": int | float}`` (no ``"label"`` in unlabelled splits). Canonical JSONL
+..., "label": int | float}`` (no ``"label"`` in unlabelled splits; a task scored per
+group, ``group_field``, adds that field: a non-empty string). Canonical JSONL
 (sorted keys, UTF-8, compact separators, one row per line) makes the bytes, and so
 the sha256 that names a dataset version, depend only on the content.
 """
@@ -193,6 +194,8 @@ def _validate_row(task: TaskSpec, split: str, row: Mapping[str, Any]) -> None:
     """Raise ValueError unless ``row`` has exactly the fields the task defines."""
     labelled = task.is_labelled(split)
     expected = {"idx", *task.text_fields} | ({"label"} if labelled else set())
+    if task.group_field is not None:
+        expected.add(task.group_field)
     if set(row) != expected:
         missing = sorted(expected - set(row))
         extra = sorted(set(row) - expected)
@@ -202,6 +205,10 @@ def _validate_row(task: TaskSpec, split: str, row: Mapping[str, Any]) -> None:
     idx = row["idx"]
     if not isinstance(idx, int) or isinstance(idx, bool):
         raise ValueError(f"idx must be an integer, got {idx!r}")
+    if task.group_field is not None:
+        group = row[task.group_field]
+        if not isinstance(group, str) or not group:
+            raise ValueError(f"{task.group_field} must be a non-empty string")
     for name in task.text_fields:
         if task.vocabulary == "pixels":
             # Image tasks (LRA Image, Pathfinder): grayscale levels, row-major.

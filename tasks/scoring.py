@@ -8,6 +8,13 @@ task's ``eval_splits``; a task without any (GLUE's AX) is scored on its
 ``test_splits`` when the caller holds their labels.
 
 All values are fractions as the metric functions return them (not percentages).
+
+A task with a ``group_field`` (BLURB's HoC: one row per sentence, scored per
+abstract) is scored per group: the callers pass each scored row's group
+(:func:`row_groups`), and the label sets of a group's rows, and separately its
+predictions, are OR-ed into one label set per group before the metric, as BLUE's
+``blue/hoc/eval_hoc.py`` does. Baselines go through the same function, so they
+are per group too.
 """
 
 from __future__ import annotations
@@ -56,16 +63,43 @@ def _check_predictions(task: TaskSpec, split: str, predictions: Sequence) -> Non
         check_prediction(task, value, where=f"{task.name} {split} row {i}")
 
 
+def row_groups(task: TaskSpec, rows: Sequence[Mapping]) -> list[str] | None:
+    """Each row's group (its ``task.group_field``), or None for a task scored per
+    row: what :func:`score_predictions` takes as ``groups`` for one split."""
+    if task.group_field is None:
+        return None
+    return [row[task.group_field] for row in rows]
+
+
+def group_label_sets(
+    values: Sequence[Sequence[int]], groups: Sequence[str]
+) -> list[list[int]]:
+    """One label set per group, in order of first appearance: the union (OR) of
+    its rows' label sets.
+
+    >>> group_label_sets([[1], [], [0, 1], [3]], ["a", "a", "b", "a"])
+    [[1, 3], [0, 1]]
+    """
+    merged: dict[str, set[int]] = {}
+    for value, group in zip(values, groups, strict=True):
+        merged.setdefault(group, set()).update(value)
+    return [sorted(labels) for labels in merged.values()]
+
+
 def score_predictions(
     task: TaskSpec,
     predictions: Mapping[str, Sequence],
     references: Mapping[str, Sequence],
+    *,
+    groups: Mapping[str, Sequence[str] | None] | None = None,
 ) -> dict[str, float]:
     """Score predictions against references for every scored split of ``task``.
 
     ``predictions`` and ``references`` map split -> values in the same row order.
     A scored split missing from either is an error: a partial score would look
-    like a complete one on the leaderboard.
+    like a complete one on the leaderboard. ``groups`` maps split -> each row's
+    group (:func:`row_groups`); a task with a ``group_field`` is scored per group
+    and cannot be scored without them (per row it would be another number).
     """
     scores: dict[str, float] = {}
     for split in scored_splits(task):
@@ -81,9 +115,34 @@ def score_predictions(
                 f"{task.name} {split}: {len(preds)} predictions for {len(refs)} rows",
             )
         _check_predictions(task, split, preds)
+        if task.group_field is not None:
+            preds, refs = _per_group(task, split, preds, refs, groups)
         for metric in task.metrics:
             scores[score_key(task, metric, split)] = compute(metric, preds, refs)
     return scores
+
+
+def _per_group(
+    task: TaskSpec,
+    split: str,
+    preds: Sequence,
+    refs: Sequence,
+    groups: Mapping[str, Sequence[str] | None] | None,
+) -> tuple[list[list[int]], list[list[int]]]:
+    """Predictions and references of ``split`` merged per group."""
+    found = (groups or {}).get(split)
+    if found is None:
+        raise UserError(
+            "scoring.missing_groups",
+            f"{task.name} is scored per {task.group_field}: the {split!r} rows' "
+            f"{task.group_field} values are needed",
+        )
+    if len(found) != len(refs):
+        raise UserError(
+            "scoring.length_mismatch",
+            f"{task.name} {split}: {len(found)} groups for {len(refs)} rows",
+        )
+    return group_label_sets(preds, found), group_label_sets(refs, found)
 
 
 def task_score(task: TaskSpec, scores: Mapping[str, float]) -> float:

@@ -34,7 +34,7 @@ _SUITE_KEYS = {
     "score_rule": str,
     "score_rule_text": str,
 }
-_SUITE_OPTIONAL = {"score_rule_options": dict}
+_SUITE_OPTIONAL = {"score_rule_options": dict, "deviations": list}
 # Per score rule: its options and their types (tasks.scoring.suite_score).
 SCORE_RULE_OPTIONS: dict[str, dict[str, type]] = {
     "mean_of_task_means": {"weights": dict},
@@ -126,6 +126,13 @@ def parse_suite(
             f"known: {', '.join(SCORE_RULES)}",
             "score_rule",
         )
+    notes = suite.get("deviations", [])
+    if not all(isinstance(n, str) and n.strip() for n in notes):
+        raise fail(
+            "catalogue.wrong_type",
+            "'deviations' must be a list of non-empty strings",
+            "deviations",
+        )
     options = suite.get("score_rule_options", {})
     at = ("suite", "score_rule_options")
     check_keys(
@@ -189,6 +196,7 @@ def build_suite(
                 for k, v in options.items()
             }
         ),
+        deviations=tuple(suite.get("deviations", ())),
     )
 
 

@@ -41,6 +41,10 @@ _TASK_OPTIONAL = {
     "two_tower": bool,
     "fixed_recipe": dict,
     "long_context": dict,
+    "group_field": str,
+    "split_sizes": dict,
+    "max_length": int,
+    "deviations": list,
 }
 _FIXED_RECIPE_REQUIRED = {
     "source": str,
@@ -148,8 +152,17 @@ def parse_task(suite: str, key: str, table: Any, *, source: str) -> TaskSpec:
         fixed_recipe=MappingProxyType(dict(table.get("fixed_recipe", {}))),
         long_context=MappingProxyType(dict(table.get("long_context", {}))),
         dev_split=dev_split,
+        group_field=table.get("group_field"),
+        split_sizes=MappingProxyType(dict(table.get("split_sizes", {}))),
+        max_length=table.get("max_length"),
+        deviations=(
+            string_tuple(table, "deviations", source=source, task=key)
+            if "deviations" in table
+            else ()
+        ),
     )
     _check_extensions(spec, table, source=source)
+    _check_fidelity(spec, source=source)
     try:
         IMPORTERS[spec.importer].check_options(spec)
     except ValueError as exc:
@@ -351,4 +364,56 @@ def _check_extensions(spec: TaskSpec, table: dict[str, Any], *, source: str) -> 
                 f"exactly the eval splits {list(spec.eval_splits)}",
                 "lengths",
                 where,
+            )
+
+
+def _check_fidelity(spec: TaskSpec, *, source: str) -> None:
+    """Validate the keys that keep a task true to its benchmark: ``group_field``,
+    ``split_sizes`` and ``max_length``."""
+    at = ("tasks", spec.key)
+
+    def fail(code: str, message: str, key: str) -> CatalogueError:
+        return CatalogueError(
+            code, message, file=source, task=spec.key, table=at, key=key
+        )
+
+    group = spec.group_field
+    if group is not None:
+        if spec.type != "multilabel_classification":
+            raise fail(
+                "catalogue.invalid_group_field",
+                "group_field is for multi-label tasks (a group's label sets are OR-ed)",
+                "group_field",
+            )
+        if not NAME_RE.fullmatch(group) or group in ("idx", "label", *spec.text_fields):
+            raise fail(
+                "catalogue.invalid_group_field",
+                f"group_field {group!r} must be a field name other than idx, label "
+                "and the text fields",
+                "group_field",
+            )
+    for split, size in spec.split_sizes.items():
+        if split not in spec.splits:
+            raise fail(
+                "catalogue.unknown_split",
+                f"split_sizes names undeclared split {split!r}",
+                "split_sizes",
+            )
+        if not isinstance(size, int) or isinstance(size, bool) or size < 1:
+            raise fail(
+                "catalogue.invalid_split_sizes",
+                f"split_sizes.{split} must be a whole number above 0",
+                "split_sizes",
+            )
+    if spec.max_length is not None:
+        if spec.max_length < 1:
+            raise fail(
+                "catalogue.invalid_recipe", "max_length must be >= 1", "max_length"
+            )
+        if spec.fixed_recipe or spec.long_context:
+            raise fail(
+                "catalogue.invalid_recipe",
+                "max_length is for tasks trained with a named recipe; a fixed "
+                "recipe or a long-context build sets its own",
+                "max_length",
             )

@@ -75,6 +75,20 @@ class TaskSpec:
     # A labelled split the model may see (with labels) to choose a checkpoint, as
     # BLURB's dev sets are used; never scored. None for most tasks.
     dev_split: str | None = None
+    # Rows carry this field (a non-empty string) and are scored per group of equal
+    # values: a group's labels, and its predictions, are OR-ed into one label set
+    # before the metric (multi-label tasks only). BLURB's HoC is released one
+    # sentence per row and scored per abstract ("document").
+    group_field: str | None = None
+    # Rows (groups, with group_field) each split must have, as the benchmark
+    # publishes them; an import that differs is refused (tasks.importers.loading).
+    split_sizes: Mapping[str, int] = field(default_factory=dict)
+    # The input length, in model tokens, the benchmark's reference fine-tuning cuts
+    # at (KLEJ: 256, PSC 510); recipes are to cut there instead of at their own.
+    max_length: int | None = None
+    # Where this task's numbers differ from the published benchmark's, in plain
+    # words; shown on its pages, in the API, the exports and the datasheet.
+    deviations: tuple[str, ...] = ()
 
     @property
     def num_labels(self) -> int:
@@ -106,6 +120,9 @@ class SuiteSpec:
     # The rule's parameters ([suite.score_rule_options]); ``mean_of_task_means``
     # takes ``weights``: task key -> a positive weight (a task not named weighs 1).
     score_rule_options: Mapping[str, Any] = field(default_factory=dict)
+    # Where the whole suite's numbers differ from the published benchmark's (or
+    # why it is not that benchmark), in plain words; see TaskSpec.deviations.
+    deviations: tuple[str, ...] = ()
 
     @property
     def scored_tasks(self) -> tuple[TaskSpec, ...]:

@@ -32,6 +32,7 @@ from django.db.models import Count, Sum
 from leaderboard.catalogue.models import Origin, Suite, Task
 from tasks import registry
 from tasks.errors import GlewError
+from tasks.fidelity import suite_description, task_description
 from tasks.spec_files import suite_from_document
 from tasks.specs import SuiteSpec, TaskSpec
 
@@ -54,7 +55,8 @@ def task_row_defaults(spec: TaskSpec, *, position: int = 0) -> dict[str, Any]:
     return {
         "key": spec.key,
         "title": spec.title,
-        "description": spec.description,
+        # With its deviations from the published benchmark, where it has any.
+        "description": task_description(spec),
         "task_type": spec.type,
         "version": spec.version,
         "metrics": list(spec.metrics),
@@ -125,7 +127,7 @@ def document_save(*, suite: Suite, document: dict) -> SuiteSpec:
 def mirror_rows(*, suite: Suite, spec: SuiteSpec) -> list[Task]:
     """The ``Suite`` row's columns and one ``Task`` row per task, in suite order."""
     suite.title = spec.title
-    suite.description = spec.description
+    suite.description = suite_description(spec)
     suite.score_rule = spec.score_rule_text
     suite.save()
     return [

@@ -21,7 +21,14 @@ from leaderboard.catalogue.signals import announce_suite_change
 from tasks import registry
 from tasks.baselines import baseline_splits, baselines_from_labels
 from tasks.dataset import Dataset
+from tasks.fidelity import (
+    deviation_text,
+    split_size_report,
+    suite_description,
+    task_fidelity,
+)
 from tasks.preview import dataset_preview
+from tasks.scoring import row_groups
 from tasks.spec_files import default_catalogue
 from tasks.specs import TaskSpec
 
@@ -49,7 +56,8 @@ def catalogue_sync() -> list[Task]:
             slug=suite_spec.name,
             defaults={
                 "title": suite_spec.title,
-                "description": suite_spec.description,
+                # With its and its tasks' deviations from the published benchmark.
+                "description": suite_description(suite_spec),
                 "score_rule": suite_spec.score_rule_text,
             },
         )
@@ -73,6 +81,8 @@ def catalogue_sync() -> list[Task]:
 
 
 def _datasheet(spec: TaskSpec, dataset: Dataset, source: str) -> dict:
+    """What a version's page, the API and its download say about its data,
+    including where it differs from the published benchmark (``tasks.fidelity``)."""
     return {
         "task": spec.name,
         "title": spec.title,
@@ -85,7 +95,15 @@ def _datasheet(spec: TaskSpec, dataset: Dataset, source: str) -> dict:
         "counts": dataset.counts(),
         "source": source,
         "task_version": spec.version,
+        **_fidelity(spec),
+        "split_sizes": split_size_report(dataset),
     }
+
+
+def _fidelity(spec: TaskSpec) -> dict:
+    """The task's fidelity keys and its suite's deviations, as the spec says now."""
+    suite = registry.get_suite(spec.suite)
+    return {**task_fidelity(spec), "suite_deviations": list(suite.deviations)}
 
 
 def dataset_version_store(
@@ -156,13 +174,11 @@ def dataset_version_store(
 
 def dataset_baselines(dataset: Dataset) -> dict:
     """The majority-class and chance baselines of a dataset (``tasks.baselines``)."""
+    splits = [s for s in baseline_splits(dataset.task) if s in dataset.splits]
     return baselines_from_labels(
         dataset.task,
-        {
-            split: dataset.references(split)
-            for split in baseline_splits(dataset.task)
-            if split in dataset.splits
-        },
+        {split: dataset.references(split) for split in splits},
+        groups={s: row_groups(dataset.task, dataset.splits[s]) for s in splits},
     )
 
 
@@ -170,12 +186,20 @@ def dataset_version_refresh_baselines(*, version: DatasetVersion) -> dict:
     """Recompute a stored version's baselines from its files, under the task's
     current spec (a task version that changes its metrics changes them)."""
     spec = registry.get_task(version.task.name)
-    labels = {
-        split: [row["label"] for row in dataset_rows(version, split)]
+    rows = {
+        split: dataset_rows(version, split)
         for split in baseline_splits(spec)
         if split in version.files
     }
-    version.baselines = baselines_from_labels(spec, labels)
+    labels = {split: [row["label"] for row in found] for split, found in rows.items()}
+    # A version imported before its task was scored per group has no groups:
+    # its baselines then say so (tasks.baselines).
+    groups = {
+        split: row_groups(spec, found)
+        for split, found in rows.items()
+        if spec.group_field is None or all(spec.group_field in r for r in found)
+    }
+    version.baselines = baselines_from_labels(spec, labels, groups=groups)
     version.save(update_fields=["baselines"])
     return version.baselines
 
@@ -237,6 +261,8 @@ def dataset_version_archive(*, version: DatasetVersion) -> bytes:
                 "labels_withheld": sorted(hidden & set(version.files)),
                 "published": version.published,
                 "deprecated": version.deprecated,
+                # Deviations as the catalogue says now, for versions stored before.
+                **_fidelity(spec),
             }
         )
         archive.writestr("datasheet.json", json.dumps(datasheet, indent=2))
@@ -246,10 +272,20 @@ def dataset_version_archive(*, version: DatasetVersion) -> bytes:
 
 def _download_readme(spec: TaskSpec, version: DatasetVersion, hidden: set[str]) -> str:
     withheld = ", ".join(sorted(hidden & set(version.files))) or "none"
+    suite = registry.get_suite(spec.suite)
+    differs = deviation_text([*suite.deviations, *spec.deviations])
+    grouped = (
+        f"- Scored per {spec.group_field} (the `{spec.group_field}` field): the "
+        f"labels and predictions of its rows are OR-ed before the metric\n"
+        if spec.group_field
+        else ""
+    )
     return (
         f"# {spec.title} ({spec.name}), dataset version {version.sha256[:12]}\n\n"
         f"{spec.description}\n\n"
-        f"- Task type: {spec.type}; input fields: {', '.join(spec.text_fields)}\n"
+        + (f"{differs}\n\n" if differs else "")
+        + grouped
+        + f"- Task type: {spec.type}; input fields: {', '.join(spec.text_fields)}\n"
         f"- Labels: {', '.join(spec.labels) if spec.labels else 'a number'}\n"
         f"- Metrics: {', '.join(spec.metrics)}\n"
         f"- Splits withheld without labels: {withheld}\n\n"

@@ -42,6 +42,7 @@ for _name, _module in {
     "advglue_json": "advglue_json",
     "klej_tsv": "klej",
     "blurb_tsv": "blurb",
+    "blurb_hoc": "blurb_hoc",
     "datasets_files": "datasets_files",
 }.items():
     IMPORTERS.add_lazy(_name, f"tasks.importers.{_module}:IMPORTER")

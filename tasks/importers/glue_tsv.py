@@ -33,6 +33,8 @@ class GlueTsvConfig:
 
     Attributes:
         header: the first line names the columns. CoLA's train/dev have no header.
+        optional_header: for a headerless file, a header line it may start with,
+            skipped when present (BLURB's ChemProt files come both ways).
         columns: for a headerless file, the column names (required). For a file
             with a header, if given, the header must be exactly these names.
         text_columns: text field -> column name (``{"premise": "sentence1"}``);
@@ -48,6 +50,7 @@ class GlueTsvConfig:
     """
 
     header: bool = True
+    optional_header: tuple[str, ...] = ()
     columns: tuple[str, ...] = ()
     text_columns: Mapping[str, str] = field(default_factory=dict)
     label_column: str = "label"
@@ -79,6 +82,9 @@ class GlueTsvConfig:
                 raise ValueError(f"unknown option {key!r} in {where}")
         checks = {
             "header": lambda v: isinstance(v, bool),
+            "optional_header": lambda v: (
+                isinstance(v, list) and all(isinstance(x, str) for x in v)
+            ),
             "columns": lambda v: (
                 isinstance(v, list) and all(isinstance(x, str) for x in v)
             ),
@@ -99,8 +105,9 @@ class GlueTsvConfig:
                     f"option {key!r} in {where} has the wrong type: {value!r}"
                 )
         converted: dict[str, Any] = dict(options)
-        if "columns" in converted:
-            converted["columns"] = tuple(converted["columns"])
+        for key in ("columns", "optional_header"):
+            if key in converted:
+                converted[key] = tuple(converted[key])
         if "label_range" in converted:
             converted["label_range"] = tuple(float(x) for x in converted["label_range"])
         if "text_columns" in converted:
@@ -128,6 +135,10 @@ class GlueTsvImporter:
             split_config = config.for_split(split)
             if not split_config.header and not split_config.columns:
                 raise ValueError(f"split {split!r}: a headerless file needs 'columns'")
+            if split_config.header and split_config.optional_header:
+                raise ValueError(
+                    f"split {split!r}: optional_header is for a headerless file"
+                )
         extra = set(config.text_columns) - set(task.text_fields)
         if extra:
             raise ValueError(f"text_columns names unknown text fields {sorted(extra)}")
@@ -198,8 +209,7 @@ def read_tsv(
 
     rows: list[dict[str, Any]] = []
     seen: dict[int, int] = {}
-    for record in reader:
-        line = reader.line_num
+    for line, record in _numbered(reader, skip=config.optional_header):
         if len(record) != len(columns):
             raise fail(
                 line,
@@ -233,3 +243,16 @@ def read_tsv(
             )
         rows.append(row)
     return rows
+
+
+def _numbered(reader, *, skip: tuple[str, ...] = ()):
+    """(line number, record) for each record left in ``reader``; the first is
+    left out when it is the ``skip`` header line (a headerless file that may start
+    with one)."""
+    first = True
+    for record in reader:
+        if first and skip and tuple(record) == skip:
+            first = False
+            continue
+        first = False
+        yield reader.line_num, record

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from tasks.errors import UserError
+from tasks.fidelity import split_size_report
 from tasks.importers.formats import IMPORTERS
 from tasks.registry import get_suite, get_task
 
@@ -31,9 +32,13 @@ def find_task_folder(task: TaskSpec, path: str | Path) -> Path | None:
     KLEJ), the archive ``path`` or ``path/<task.folder>.zip`` is returned as is.
     """
     path = Path(path)
-    reads_zip = getattr(IMPORTERS.get(task.importer), "reads_zip", False)
+    importer = IMPORTERS.get(task.importer)
+    reads_zip = getattr(importer, "reads_zip", False)
+    # An importer that also reads an older layout (HoC's JSON Lines) says which
+    # other file names mark the folder.
+    names = getattr(importer, "file_names", lambda t: set(t.files.values()))(task)
     if path.is_file():
-        if path.name in task.files.values():
+        if path.name in names:
             return path.parent
         return path if reads_zip and path.suffix.lower() == ".zip" else None
     archive = path / f"{task.folder}.zip"
@@ -42,7 +47,7 @@ def find_task_folder(task: TaskSpec, path: str | Path) -> Path | None:
     nested = path / task.folder
     for folder in (nested, path):
         # exists(), not is_file(): some releases name split folders (aclImdb/train).
-        if folder.is_dir() and any((folder / f).exists() for f in task.files.values()):
+        if folder.is_dir() and any((folder / f).exists() for f in names):
             return folder
     return None
 
@@ -71,7 +76,12 @@ def load_task_spec(
             f"no files of {task.name} ({', '.join(sorted(set(task.files.values())))}) "
             f"in {path} or {Path(path) / task.folder}",
         )
-    return importer.load(task, folder)
+    dataset = importer.load(task, folder)
+    report = split_size_report(dataset)
+    if report is not None and not report["matches"]:
+        # Kept (a subset is fine for development), labelled in the datasheet.
+        logger.warning("%s from %s: %s", task.name, folder, report["note"])
+    return dataset
 
 
 @dataclass(frozen=True)

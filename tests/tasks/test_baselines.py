@@ -21,7 +21,9 @@ MRPC = get_task("glue/mrpc")  # f1 and accuracy
 COLA = get_task("glue/cola")  # Matthews correlation
 STSB = get_task("glue/stsb")  # regression: pearson and spearman
 AR = get_task("klej/ar")  # regression: 1 - wMAE / 4
-HOC3 = replace(get_task("blurb/hoc"), labels=("a", "b", "c"))  # multi-label, 3
+# Multi-label over 3 labels, scored per row (HoC itself is scored per abstract).
+HOC3 = replace(get_task("blurb/hoc"), labels=("a", "b", "c"), group_field=None)
+GROUPED3 = replace(HOC3, group_field="document")
 
 
 def test_majority_predicts_the_most_frequent_training_class_everywhere():
@@ -125,6 +127,25 @@ def test_multilabel_chance_draws_uniformly_random_label_sets():
     assert chance["task_score"] == pytest.approx(
         positives / (1.5 * len(refs) + positives), abs=0.02
     )
+
+
+def test_grouped_baselines_predict_per_row_and_score_per_group():
+    # Two abstracts: "a" rows [0], [] and "b" rows [1], [1, 2]. Predicting {a}
+    # per row gives {a} per abstract: TP 1, FP 1, FN 2 -> 2 / (2 + 1 + 2).
+    refs, groups = [[0], [], [1], [1, 2]], ["a", "a", "b", "b"]
+    base = baselines_from_labels(
+        GROUPED3,
+        {"train": [[0], [0], []], "test": refs},
+        groups={"train": ["t", "t", "u"], "test": groups},
+    )
+    assert base["majority"]["task_score"] == pytest.approx(2 / 5)
+    assert 0.0 < base["chance"]["task_score"] < 1.0
+
+
+def test_grouped_baselines_without_groups_say_why():
+    base = baselines_from_labels(GROUPED3, {"train": [[0]], "test": [[0]]})
+    assert base["majority"]["task_score"] is None
+    assert "no document" in base["chance"]["method"]
 
 
 def test_a_version_without_training_labels_has_no_majority_baseline():

@@ -230,3 +230,43 @@ def test_multilabel_task_needs_labels(tmp_path):
     assert load_spec_file(write_spec(tmp_path, text)).tasks[0].num_labels == 2
     with pytest.raises(CatalogueError, match="needs 'labels'"):
         load_spec_file(write_spec(tmp_path, text.replace('labels = ["0", "1"]\n', "")))
+
+
+FOLDER = 'folder = "ONE"'
+
+
+@pytest.mark.parametrize(
+    ("extra", "code", "words"),
+    [
+        ('group_field = "document"', "catalogue.invalid_group_field", "multi-label"),
+        ("split_sizes = { dev = 5 }", "catalogue.unknown_split", "'dev'"),
+        ("split_sizes = { test = 0 }", "catalogue.invalid_split_sizes", "above 0"),
+        ("max_length = 0", "catalogue.invalid_recipe", "max_length"),
+        ('deviations = ["ok", 3]', "catalogue.wrong_type", "deviations"),
+    ],
+)
+def test_invalid_fidelity_key_names_the_task(tmp_path, extra, code, words):
+    path = write_spec(tmp_path, MINIMAL.replace(FOLDER, f"{FOLDER}\n{extra}"))
+    with pytest.raises(CatalogueError) as caught:
+        load_spec_file(path)
+    assert caught.value.code == code and words in str(caught.value)
+    assert "'one'" in str(caught.value)
+
+
+def test_fidelity_keys_load_on_task_and_suite(tmp_path):
+    text = MINIMAL.replace(
+        FOLDER,
+        f"{FOLDER}\nmax_length = 256\nsplit_sizes = {{ test = 3 }}\n"
+        'deviations = ["Dev is carved from train."]',
+    ).replace(
+        'score_rule_text = "Mean of tasks."',
+        'score_rule_text = "Mean of tasks."\ndeviations = ["Not the paper\'s."]',
+    )
+    suite = load_spec_file(write_spec(tmp_path, text))
+    task = suite.tasks[0]
+    assert task.max_length == 256 and dict(task.split_sizes) == {"test": 3}
+    assert task.deviations == ("Dev is carved from train.",)
+    assert suite.deviations == ("Not the paper's.",)
+    bad = text.replace("""deviations = ["Not the paper's."]""", 'deviations = [""]')
+    with pytest.raises(CatalogueError, match="non-empty strings"):
+        load_spec_file(write_spec(tmp_path, bad))

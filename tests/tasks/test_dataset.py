@@ -113,8 +113,9 @@ HOC = get_task("blurb/hoc")
 
 
 def test_multilabel_rows_are_sorted_so_the_hash_ignores_label_order():
-    one = Dataset(HOC, {"test": [{"idx": 0, "text": "a", "label": [4, 0]}]})
-    two = Dataset(HOC, {"test": [{"idx": 0, "text": "a", "label": [0, 4]}]})
+    row = {"idx": 0, "text": "a", "document": "1"}
+    one = Dataset(HOC, {"test": [{**row, "label": [4, 0]}]})
+    two = Dataset(HOC, {"test": [{**row, "label": [0, 4]}]})
     assert one.splits["test"][0]["label"] == [0, 4]
     assert one.sha256() == two.sha256()
     assert one.references("test") == [[0, 4]]
@@ -123,5 +124,18 @@ def test_multilabel_rows_are_sorted_so_the_hash_ignores_label_order():
 @pytest.mark.parametrize("label", [[1, 1], [10], [-1], [True], 3, ["0"]])
 def test_multilabel_label_must_be_distinct_class_indices(label):
     with pytest.raises(UserError) as caught:
-        Dataset(HOC, {"test": [{"idx": 0, "text": "a", "label": label}]})
+        Dataset(
+            HOC, {"test": [{"idx": 0, "text": "a", "document": "1", "label": label}]}
+        )
     assert caught.value.code == "dataset.invalid_row"
+
+
+@pytest.mark.parametrize("document", [None, "", 7])
+def test_a_grouped_task_s_rows_need_their_group(document):
+    row = {"idx": 0, "text": "a", "label": [1]}
+    if document is not None:
+        row["document"] = document
+    with pytest.raises(UserError) as caught:
+        Dataset(HOC, {"test": [row]})
+    assert caught.value.code == "dataset.invalid_row"
+    assert "document" in str(caught.value)

@@ -117,12 +117,16 @@ def _publish_one(
     scores: dict[str, float] = {}
     task_score = None
     if scored:
+        rows_of = {split: dataset_rows(version, split) for split in scored}
         references = {
-            split: [row["label"] for row in dataset_rows(version, split)]
-            for split in scored
+            split: [row["label"] for row in rows] for split, rows in rows_of.items()
         }
+        # A task scored per group (HoC: per abstract) needs each row's group.
         scores = scoring.score_predictions(
-            spec, {split: predictions[split] for split in scored}, references
+            spec,
+            {split: predictions[split] for split in scored},
+            references,
+            groups={split: _groups(spec, rows) for split, rows in rows_of.items()},
         )
         task_score = scoring.task_score(spec, scores)
     # Did it learn? Judged here, where the predictions and the version's baselines
@@ -145,6 +149,14 @@ def _publish_one(
         did_not_learn=check.did_not_learn,
         did_not_learn_reason=check.reason,
     )
+
+
+def _groups(spec: TaskSpec, rows: list[dict]) -> list[str] | None:
+    """Each row's group, or None for a task scored per row, or for a version
+    imported before its task was scored per group (scoring then says so)."""
+    if spec.group_field is None or any(spec.group_field not in r for r in rows):
+        return None
+    return scoring.row_groups(spec, rows)
 
 
 def _read_measurements(job_dir: Path) -> dict:
