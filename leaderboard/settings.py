@@ -135,19 +135,35 @@ STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
-if os.environ.get("GLEW_S3_BUCKET"):
-    STORAGES["default"] = {
+
+
+def s3_storage(environ) -> dict | None:
+    """The ``STORAGES["default"]`` entry for an S3-compatible bucket, or None.
+
+    Read from ``environ`` (``GLEW_S3_*``; credentials through boto3's usual chain,
+    ``AWS_ACCESS_KEY_ID``/``AWS_SECRET_ACCESS_KEY``), so the tests that run the web
+    side against an S3 server build the very entry a worker builds from its
+    environment.
+    """
+    if not environ.get("GLEW_S3_BUCKET"):
+        return None
+    return {
         "BACKEND": "storages.backends.s3.S3Storage",
         "OPTIONS": {
-            "bucket_name": os.environ["GLEW_S3_BUCKET"],
-            "endpoint_url": os.environ.get("GLEW_S3_ENDPOINT_URL") or None,
-            "region_name": os.environ.get("GLEW_S3_REGION") or None,
-            "location": os.environ.get("GLEW_S3_PREFIX", "glew"),
+            "bucket_name": environ["GLEW_S3_BUCKET"],
+            "endpoint_url": environ.get("GLEW_S3_ENDPOINT_URL") or None,
+            "region_name": environ.get("GLEW_S3_REGION") or None,
+            "location": environ.get("GLEW_S3_PREFIX", "glew"),
             "file_overwrite": False,
             "default_acl": "private",
             "querystring_auth": True,
         },
     }
+
+
+if s3_storage(os.environ):
+    STORAGES["default"] = s3_storage(os.environ)
+
 MEDIA_URL = "/media-not-served/"
 
 LOGIN_URL = "login"

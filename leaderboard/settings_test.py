@@ -5,6 +5,7 @@ tests run on what production runs on.
 """
 
 import os
+from pathlib import Path
 
 import dj_database_url
 
@@ -29,13 +30,21 @@ CELERY_BROKER_URL = os.environ.get("GLEW_TEST_BROKER_URL", "redis://127.0.0.1:63
 # Short, so the worker-killed test sees the job redelivered within seconds (the
 # test jobs take a few seconds; production keeps hours, longer than any job).
 CELERY_BROKER_TRANSPORT_OPTIONS = {
-    "visibility_timeout": int(os.environ.get("GLEW_TEST_VISIBILITY_TIMEOUT", 3600))
+    "visibility_timeout": int(os.environ.get("GLEW_TEST_VISIBILITY_TIMEOUT", 3600)),
+    # A live worker looks for a dead worker's unacked messages every 2 s (kombu's
+    # default sweep runs every 100 s, longer than the worker-killed tests wait).
+    "unacked_restore_interval": 2,
+    "unacked_restore_throttle": 1,
 }
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 # Fixed places (not temp dirs) so the Celery worker process the integration tests
-# start finds the same storage; tests/conftest.py empties them per session.
-MEDIA_ROOT = BASE_DIR / "var" / "test" / RUN_ID / "storage"  # noqa: F405
-GLEW_JOBS_DIR = BASE_DIR / "var" / "test" / RUN_ID / "jobs"  # noqa: F405
+# start finds the same storage; tests/conftest.py empties them per session. A worker
+# that plays another machine (tests/integration/test_scale_out.py) gets folders of
+# its own instead; the names are test-only so a developer's GLEW_STORAGE_ROOT never
+# points a test session's clean-up at real files.
+_TEST_DIR = BASE_DIR / "var" / "test" / RUN_ID  # noqa: F405
+MEDIA_ROOT = Path(os.environ.get("GLEW_TEST_STORAGE_ROOT") or _TEST_DIR / "storage")
+GLEW_JOBS_DIR = Path(os.environ.get("GLEW_TEST_JOBS_DIR") or _TEST_DIR / "jobs")
 # Many tests upload as one user within a minute; tests of the limit lower it.
 GLEW_UPLOADS_PER_MINUTE = 10_000
 

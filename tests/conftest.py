@@ -134,11 +134,19 @@ def _worker_env(db_name: str) -> dict:
     return env
 
 
-def start_worker(log: Path, workdir: Path, *, extra_env: dict | None = None):
+def start_worker(
+    log: Path,
+    workdir: Path,
+    *,
+    extra_env: dict | None = None,
+    launcher: str = "celery",
+):
     """Start a real Celery worker process on the test database and broker.
 
     It runs from a separate working directory, as a worker on another machine would:
     it shares only the broker, the database and file storage with the test process.
+    ``launcher`` is the module run as ``python -m`` in celery's place (one that
+    ends by calling celery's main, such as ``tests.fixtures.audited_worker``).
     """
     from django.conf import settings
     from django.db import connection
@@ -156,12 +164,14 @@ def start_worker(log: Path, workdir: Path, *, extra_env: dict | None = None):
     handle = log.open("w")
     env = {**_worker_env(connection.settings_dict["NAME"]), "PYTHONPATH": str(REPO)}
     env.update(extra_env or {})
+    argv = worker_argv(
+        queues=settings.GLEW_QUEUES.values(),
+        hostname=f"test-worker-{os.getpid()}-{log.stem}@%h",
+        extra=("--without-mingle", "--without-gossip"),
+    )
+    assert argv[1:3] == ["-m", "celery"], argv
     proc = subprocess.Popen(
-        worker_argv(
-            queues=settings.GLEW_QUEUES.values(),
-            hostname=f"test-worker-{os.getpid()}-{log.stem}@%h",
-            extra=("--without-mingle", "--without-gossip"),
-        ),
+        [argv[0], "-m", launcher, *argv[3:]],
         cwd=workdir,
         env=env,
         stdout=handle,
