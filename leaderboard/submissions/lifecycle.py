@@ -120,21 +120,28 @@ def evaluation_heartbeat(*, evaluation_id: int, alive: bool = True) -> None:
 
 
 def evaluation_requeue_stale(*, older_than_s: int | None = None) -> int:
-    """Publish again the jobs of queued evaluations published long ago.
+    """Publish again the jobs of evaluations published long ago that no live worker
+    holds: queued ones, and running ones whose worker stopped beating.
 
     A broker that restarts without persistence forgets queued messages; the rows
-    remember. A duplicate message is harmless: the claim rules make it a no-op or
-    a retry.
+    remember. A worker machine that dies mid-job leaves its message unacked, and
+    Redis hands it out again only after the visibility timeout (hours, longer than
+    any job); its stale heartbeat says the job is free. A duplicate message is
+    harmless: the claim rules make it a no-op or a retry.
     """
     if older_than_s is None:
         older_than_s = settings.GLEW_REQUEUE_AFTER_S
-    cutoff = timezone.now() - timedelta(seconds=older_than_s)
+    now = timezone.now()
+    cutoff = now - timedelta(seconds=older_than_s)
+    dead = now - timedelta(seconds=settings.GLEW_HEARTBEAT_STALE_S)
+    published_long_ago = Q(enqueued_at__lt=cutoff) | Q(
+        enqueued_at__isnull=True, created_at__lt=cutoff
+    )
     stale = list(
-        Evaluation.objects.filter(
-            status=Status.QUEUED, predicted_by__isnull=True
-        ).filter(
-            Q(enqueued_at__lt=cutoff)
-            | Q(enqueued_at__isnull=True, created_at__lt=cutoff)
+        Evaluation.objects.filter(predicted_by__isnull=True)
+        .filter(published_long_ago)
+        .filter(
+            Q(status=Status.QUEUED) | Q(status=Status.RUNNING, heartbeat_at__lt=dead)
         )
     )
     queueing.enqueue(stale)

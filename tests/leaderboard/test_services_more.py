@@ -210,3 +210,24 @@ def test_queued_jobs_a_broker_forgot_are_published_again(submission, no_enqueue)
     assert [e.pk for e in no_enqueue] == [evaluation.pk]
     lifecycle.evaluation_claim(evaluation_id=evaluation.pk)
     assert lifecycle.evaluation_requeue_stale(older_than_s=0) == 0  # running now
+
+
+def test_running_jobs_whose_worker_died_are_published_again(
+    submission, no_enqueue, settings
+):
+    evaluation = submission.evaluations.get()
+    Evaluation.objects.filter(pk=evaluation.pk).update(
+        enqueued_at=timezone.now() - timedelta(minutes=30)
+    )
+    lifecycle.evaluation_claim(evaluation_id=evaluation.pk)
+    no_enqueue.clear()
+    assert lifecycle.evaluation_requeue_stale(older_than_s=60) == 0  # beating
+    Evaluation.objects.filter(pk=evaluation.pk).update(
+        heartbeat_at=timezone.now()
+        - timedelta(seconds=settings.GLEW_HEARTBEAT_STALE_S + 1)
+    )
+    assert lifecycle.evaluation_requeue_stale(older_than_s=60) == 1
+    assert [e.pk for e in no_enqueue] == [evaluation.pk]
+    # Published just now: the next sweep leaves it to the worker that takes it.
+    assert lifecycle.evaluation_requeue_stale(older_than_s=60) == 0
+    assert lifecycle.evaluation_claim(evaluation_id=evaluation.pk).attempts == 2
