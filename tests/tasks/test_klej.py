@@ -274,3 +274,22 @@ def test_klej_score_is_the_mean_of_nine_tasks():
     klej = get_suite("klej")
     scores = {t.name: i / 10 for i, t in enumerate(klej.tasks)}
     assert suite_score(klej, scores) == pytest.approx(sum(range(9)) / 90)
+
+
+def test_klej_input_lengths_are_the_baselines():
+    # KLEJ's baseline fine-tuning (Rybak et al., 2020; the klejbenchmark-baselines
+    # configs) cuts inputs at 256 tokens, PSC's long extract-summary pairs at 510.
+    lengths = {t.key: t.max_length for t in get_suite("klej").tasks}
+    assert lengths.pop("psc") == 510
+    assert set(lengths.values()) == {256}
+    assert {t.version for t in get_suite("klej").tasks} == {2}
+
+
+def test_carved_dev_splits_are_labelled_as_deviations():
+    # CBD, DYK and PSC release no dev.tsv: their validation is carved from train.
+    carved = {t.key for t in get_suite("klej").tasks if t.deviations}
+    assert carved == {"cbd", "dyk", "psc"}
+    for key in carved:
+        assert "carved" in get_task(f"klej/{key}").deviations[0]
+        assert get_task(f"klej/{key}").importer_options["dev_from_train"] is True
+    assert "test labels are private" in get_suite("klej").deviations[0]
