@@ -59,7 +59,10 @@ class SpecError(UserError):
 
     @classmethod
     def from_catalogue(cls, error: CatalogueError) -> SpecError:
-        return cls(error.code, error.message, line=error.line)
+        """The validator's error (its message already says where) as a user's."""
+        spec_error = cls(error.code, error.message)
+        spec_error.line = error.line
+        return spec_error
 
 
 @dataclass(frozen=True)

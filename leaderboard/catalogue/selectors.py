@@ -32,6 +32,15 @@ def task_get(name: str) -> Task:
     return task
 
 
+def dataset_version_drafts(*, limit: int = 50) -> QuerySet[DatasetVersion]:
+    """Dataset versions never published nor deprecated (``state`` "draft"), newest
+    first: what curators have still to decide on."""
+    drafts = DatasetVersion.objects.filter(
+        published=False, deprecated=False, published_at__isnull=True
+    )
+    return drafts.select_related("task__suite").order_by("-created_at")[:limit]
+
+
 def dataset_rows(version: DatasetVersion, split: str) -> list[dict]:
     """The rows of one split of a stored version, labels included.
 

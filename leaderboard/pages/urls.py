@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from leaderboard.pages import views
+from leaderboard.pages import curation, views
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -14,9 +14,26 @@ urlpatterns = [
         name="task-download",
     ),
     path(
-        "tasks/<slug:suite>/<slug:task>/versions/<str:sha>/publish",
-        views.version_publish,
-        name="version-publish",
+        "tasks/<slug:suite>/<slug:task>/versions/<str:sha>/",
+        curation.version_detail,
+        name="version-detail",
+    ),
+    path(
+        "tasks/<slug:suite>/<slug:task>/versions/<str:sha>/<slug:action>/",
+        curation.version_action,
+        name="version-action",
+    ),
+    path("suites/<slug:suite>/edit/", curation.suite_edit, name="suite-edit"),
+    path("curate/", curation.curate_home, name="curate"),
+    path("curate/bundles/", curation.bundle_upload, name="bundle-upload"),
+    path("curate/bundles/<int:pk>/", curation.bundle_detail, name="bundle-detail"),
+    path(
+        "curate/bundles/<int:pk>/status", curation.bundle_status, name="bundle-status"
+    ),
+    path(
+        "curate/bundles/<int:pk>/<slug:decision>",
+        curation.bundle_decide,
+        name="bundle-decide",
     ),
     path("submissions/<int:pk>/", views.submission_detail, name="submission-detail"),
     path(

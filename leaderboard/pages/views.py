@@ -4,7 +4,6 @@ import json
 from pathlib import Path
 
 from django.contrib import messages
-from django.contrib.admin.views.decorators import staff_member_required
 from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
 from django.http import (
@@ -22,6 +21,7 @@ from django.views.decorators.http import require_POST
 from leaderboard.accounts import services as account_services
 from leaderboard.api.serializers import split_list, submission_manifest_data
 from leaderboard.catalogue import services as catalogue_services
+from leaderboard.catalogue.audit import audit_events
 from leaderboard.catalogue.selectors import suite_get, suite_list, task_get
 from leaderboard.pages.forms import SignupForm, SubmitForm
 from leaderboard.response_cache import cached_anonymous
@@ -158,6 +158,9 @@ def _suite_leaderboard(request: HttpRequest, suite_obj) -> HttpResponse:
             "pages": max(1, -(-len(board.rows) // PAGE_SIZE)),
             "first_index": (page - 1) * PAGE_SIZE,
             "ranking_rule": RANKING_RULE,
+            "events": audit_events(suite=suite_obj, limit=30)
+            if request.user.is_staff
+            else None,
         },
     )
 
@@ -178,6 +181,8 @@ def task_detail(request: HttpRequest, suite: str, task: str) -> HttpResponse:
             "baselines": published.baselines if published else None,
             "baseline_kinds": (("majority", "Majority class"), ("chance", "Chance")),
             "rows": task_rows(board, task_obj),
+            # The audit trail, for staff only: who changed what on this task.
+            "events": audit_events(task=task_obj) if request.user.is_staff else None,
         },
     )
 
@@ -195,22 +200,6 @@ def task_download(request: HttpRequest, suite: str, task: str) -> HttpResponse:
         f'{version.sha256[:12]}.zip"'
     )
     return response
-
-
-@require_POST
-@staff_member_required
-def version_publish(request: HttpRequest, suite: str, task: str, sha: str):
-    task_obj = _or_404(task_get, f"{suite}/{task}")
-    version = task_obj.dataset_versions.filter(sha256=sha).first()
-    if version is None:
-        raise Http404("No such dataset version.")
-    publish = request.POST.get("published") == "1"
-    catalogue_services.dataset_version_set_published(version=version, published=publish)
-    messages.info(
-        request,
-        f"Version {sha[:12]} is now {'published' if publish else 'withdrawn'}.",
-    )
-    return redirect("task-detail", suite=suite, task=task)
 
 
 def _submission_context(request: HttpRequest, pk: int) -> dict:

@@ -146,10 +146,14 @@ def test_signup_upload_watch_rank_chart_download_publish(
     page.fill("#id_password", "pw-boss-999")
     page.click("form button[type=submit]")
     page.wait_for_url("**/tasks/glue/sst2/")
-    page.click("button.publish-toggle")
+    page.click("a.publish-toggle")  # withdraw: its impact first, then confirm
+    page.wait_for_selector("#impact")
+    assert "leaves the GLUE leaderboard" in page.inner_text("#impact")
+    page.click("#confirm")
     page.wait_for_selector("text=is now withdrawn")
     assert not DatasetVersion.objects.get().published
-    page.click("button.publish-toggle")
+    page.click("a.publish-toggle")
+    page.click("#confirm")
     page.wait_for_selector("text=is now published")
     assert DatasetVersion.objects.get().published
     shot(page, "task-admin")
