@@ -98,11 +98,18 @@ def version_data(version: DatasetVersion) -> dict:
         "counts": version.counts,
         "published": version.published,
         "deprecated": version.deprecated,
+        # "draft" | "published" | "withdrawn" | "deprecated"
+        "state": version.state,
         "created_at": version.created_at,
         # What learning nothing scores on this data (tasks.baselines): majority
         # class and chance task scores, each with how it was computed.
         "baselines": version.baselines,
     }
+
+
+def _public(task) -> list[DatasetVersion]:
+    """A task's dataset versions but drafts (staff preview those: curation API)."""
+    return [v for v in task.dataset_versions.all() if v.state != "draft"]
 
 
 def _published_baselines(versions: list[DatasetVersion]) -> dict | None:
@@ -121,6 +128,10 @@ def suite_data(suite: Suite, *, detail: bool) -> dict:
         "description": suite.description,
         "score_rule": suite.score_rule,
         "task_count": len(tasks),
+        # "file" (tasks/catalogue/) or "curated" (on this site); the suite score's
+        # version rises whenever what counts or the rule changes.
+        "origin": suite.origin,
+        "version": suite.version,
     }
     if detail:
         # What a suite score here is over: "GLUE score over 6 of 9 tasks; ...".
@@ -135,7 +146,7 @@ def suite_data(suite: Suite, *, detail: bool) -> dict:
                 "primary_metric": task.primary_metric,
                 "in_suite_score": task.in_suite_score,
                 "baselines": _published_baselines(list(task.dataset_versions.all())),
-                "versions": [version_data(v) for v in task.dataset_versions.all()],
+                "versions": [version_data(v) for v in _public(task)],
             }
             for task in tasks
         ]
@@ -193,7 +204,7 @@ def task_data(task, rows) -> dict:
                 "label_distribution": v.label_distribution,
                 "datasheet": v.datasheet,
             }
-            for v in task.dataset_versions.all()
+            for v in _public(task)
         ],
         "leaderboard": [
             {

@@ -1,7 +1,7 @@
 from django.urls import path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from leaderboard.api import views
+from leaderboard.api import curation, views
 
 urlpatterns = [
     path("auth/token", views.TokenView.as_view(), name="api-token"),
@@ -52,6 +52,37 @@ urlpatterns = [
         views.TaskDownloadView.as_view(),
         name="api-task-download",
     ),
+    path(
+        "tasks/<slug:suite>/<slug:task>/versions/<str:sha>",
+        curation.VersionDetailView.as_view(),
+        name="api-version-detail",
+    ),
+    path(
+        "tasks/<slug:suite>/<slug:task>/versions/<str:sha>/<slug:action>",
+        curation.VersionActionView.as_view(),
+        name="api-version-action",
+    ),
+    path(
+        "suites/<slug:suite>/edit",
+        curation.SuiteEditView.as_view(),
+        name="api-suite-edit",
+    ),
+    path(
+        "curation/bundles",
+        curation.BundleListView.as_view(),
+        name="api-bundles",
+    ),
+    path(
+        "curation/bundles/<int:pk>",
+        curation.BundleDetailView.as_view(),
+        name="api-bundle-detail",
+    ),
+    path(
+        "curation/bundles/<int:pk>/<slug:decision>",
+        curation.BundleDecisionView.as_view(),
+        name="api-bundle-decision",
+    ),
+    path("curation/audit", curation.AuditView.as_view(), name="api-audit"),
     path("schema", SpectacularAPIView.as_view(), name="api-schema"),
     path(
         "docs",
