@@ -1,4 +1,6 @@
-"""Long-context tasks built from short ones, after M4LE (Kwan et al., 2023).
+"""Long-context tasks built from short ones, inspired by M4LE (Kwan et al., 2023).
+
+Not M4LE itself: the catalogue suite lists what differs (its ``deviations``).
 
 A built row packs many instances ("passages") of a base classification task into
 one ``context`` and asks a ``question`` about them::

@@ -173,3 +173,14 @@ def test_wrong_base_task_is_refused():
             seed=0,
             base=Dataset(get_task("glue/cola"), {}),
         )
+
+
+def test_the_suite_is_labelled_m4le_inspired_not_m4le():
+    # Issue 15: the builder differs from M4LE (Kwan et al., 2023) in ids, metric,
+    # hints and buckets; the suite must not pass for M4LE.
+    suite = get_suite("longcontext")
+    assert "not M4LE" in suite.title
+    assert "not comparable with M4LE" in suite.description
+    listed = " ".join(suite.deviations)
+    for difference in ("article ids", "F1", "semantic", "6k"):
+        assert difference in listed
