@@ -78,6 +78,11 @@ def _plural(n: int, word: str) -> str:
     return f"{n} {word}{'' if n == 1 else 's'}"
 
 
+def _verb(n: int, one: str, many: str) -> str:
+    """The verb agreeing with ``n`` ("1 row needs", "2 rows need")."""
+    return one if n == 1 else many
+
+
 def _current_results(task: Task) -> QuerySet[Result]:
     return counted_results(Result.objects.filter(evaluation__task=task))
 
@@ -161,13 +166,16 @@ def _version_move(
         with_cell = entries.filter(cells__has_key=task.name)
         board.rows_needing_reruns = with_cell.count()
         board.rows_losing_score = with_cell.filter(score__isnull=False).count()
-        stop = _plural(impact.results_stop_counting, "result")
+        n = impact.results_stop_counting
+        stop = f"{_plural(n, 'result')} on the earlier data {_verb(n, 'stops', 'stop')}"
         impact.sentences.append(
             f"{task.name} moves from version {plan.task_version_before} to "
-            f"{plan.task_version_after}: {stop} on the earlier data stop counting; "
+            f"{plan.task_version_after}: {stop} counting; "
             f"{_plural(board.rows_needing_reruns, 'row')} of the {board.title} board "
-            f"need re-runs ({board.rows_losing_score} lose their suite score until "
-            "then)."
+            f"{_verb(board.rows_needing_reruns, 'needs', 'need')} re-runs "
+            f"({board.rows_losing_score} "
+            f"{_verb(board.rows_losing_score, 'loses its', 'lose their')} suite score "
+            "until then)."
         )
     elif plan.version_fixed_by_file and plan.changes_current_data:
         count = results.count()
@@ -200,7 +208,8 @@ def _board_membership(
         impact.sentences.append(
             f"{task.name} joins the {board.title} leaderboard: "
             f"{_plural(lacking.count(), 'row')} with a suite score but no result on "
-            "it lose their suite score until evaluated on it."
+            f"it {_verb(lacking.count(), 'loses its', 'lose their')} suite score "
+            "until evaluated on it."
         )
     elif before and not after:
         board.rows_rescored = entries.filter(score__isnull=False).count()
@@ -245,8 +254,9 @@ def suite_plan_impact(plan: SuitePlan) -> Impact:
         board.rows_losing_score += rows.filter(score__isnull=False).count()
         impact.sentences.append(
             f"{name} moves from version {before} to {after}: "
-            f"{_plural(stop, 'result')} stop counting; {_plural(rows.count(), 'row')} "
-            "need re-runs."
+            f"{_plural(stop, 'result')} {_verb(stop, 'stops', 'stop')} counting; "
+            f"{_plural(rows.count(), 'row')} "
+            f"{_verb(rows.count(), 'needs', 'need')} re-runs."
         )
     if plan.moves_suite_version:
         board.rows_rescored = entries.filter(score__isnull=False).count()
