@@ -8,6 +8,7 @@ read and ``trust_remote_code`` is always False.
 
 from __future__ import annotations
 
+import copy
 import json
 from pathlib import Path
 from types import SimpleNamespace
@@ -282,8 +283,13 @@ def _build(
             for item in info.get("mismatched_keys", ())
         ]
         return model, "new" if fresh else "checkpoint"
+    # A copy: a refused attention implementation stays set on the config it was
+    # tried with, and would be refused again on the retry with the default.
     model = auto.from_config(
-        config, trust_remote_code=False, dtype=torch.float32, **implementation
+        copy.deepcopy(config),
+        trust_remote_code=False,
+        dtype=torch.float32,
+        **implementation,
     )
     return model, "new"
 

@@ -123,3 +123,25 @@ def test_the_sandbox_refuses_an_unsupported_folder_in_plain_words(
 
 def test_sentencepiece_files_are_tokenizer_files() -> None:
     assert {"spm.model", "spiece.model", "sentencepiece.bpe.model"} <= TOKENIZER_FILES
+
+
+@pytest.mark.parametrize("model_type", ["deberta-v2", "mpnet"])
+def test_a_config_only_model_without_sdpa_is_built_with_its_own_attention(
+    tmp_path: Path, model_type: str
+) -> None:
+    # transformers refuses SDPA for these and leaves the refused choice on the
+    # config; the retry with the default attention must not see it.
+    from tasks.vocab import get_vocabulary
+
+    config = {"model_type": model_type, "vocab_size": 300, "hidden_size": 32}
+    config.update(num_hidden_layers=1, num_attention_heads=2, intermediate_size=64)
+    (tmp_path / "config.json").write_text(json.dumps(config))
+    _, model, scratch, _ = training.load_model(
+        tmp_path,
+        task_type="classification",
+        num_labels=2,
+        vocabulary=get_vocabulary("bytes"),
+        positions=64,
+    )
+    assert scratch is True
+    assert model.config.model_type == model_type
