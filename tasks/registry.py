@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import math
 import threading
 import time
 from collections.abc import Callable, Hashable, Sequence
@@ -45,7 +46,7 @@ class _Source:
 
 _sources: dict[str, _Source] = {}
 _lock = threading.RLock()
-_cache: dict[str, object] = {"stamps": None, "lookups": None, "checked": 0.0}
+_cache: dict[str, object] = {"stamps": None, "lookups": None, "checked": -math.inf}
 
 
 def add_catalogue_source(
@@ -71,7 +72,9 @@ def remove_catalogue_source(name: str) -> None:
 def catalogue_changed() -> None:
     """A source changed: the next lookup reads the stamps (and reloads) at once."""
     with _lock:
-        _cache["checked"] = 0.0
+        # -inf, not 0: time.monotonic() counts from boot and is below
+        # RECHECK_SECONDS on a machine that started a moment ago.
+        _cache["checked"] = -math.inf
 
 
 def get_task(name: str) -> TaskSpec:
