@@ -1,12 +1,14 @@
 """Generated tasks: a registry of generators and :func:`generate_task`.
 
-Some tasks have no release files to import: LRA ListOps can be (and Pathfinder
-must be) generated, and the long-context tasks are built from an imported base
-task. :func:`generate_task` is the one entry point (a management command calls
-it): the result is a normal :class:`~tasks.dataset.Dataset` for the task's
-declared splits, deterministic under ``seed``, hashed like any other.
+Some tasks have no release files to import: LRA ListOps can be generated, Glew's
+own Pathfinder variant (``lra/pathfinder-glew``, outside the LRA score; LRA's
+Pathfinder imports the released images) must be, and the long-context tasks are
+built from an imported base task. :func:`generate_task` is the one entry point
+(a management command calls it): the result is a normal
+:class:`~tasks.dataset.Dataset` for the task's declared splits, deterministic
+under ``seed``, hashed like any other.
 
-Generated splits that the task does not declare (ListOps' and Pathfinder's
+Generated splits that the task does not declare (ListOps' and Pathfinder-glew's
 validation split: LRA scores the test split after a fixed number of steps) are
 drawn, so the declared splits equal what the full generator produces, but not
 returned; the generators' own functions return them.
@@ -41,7 +43,7 @@ def _listops(task: TaskSpec, *, seed: int, **params: Any) -> Dataset:
     return _declared(task, generate_listops(seed=seed, **params))
 
 
-@GENERATORS.register("lra/pathfinder")
+@GENERATORS.register("lra/pathfinder-glew")
 def _pathfinder(task: TaskSpec, *, seed: int, **params: Any) -> Dataset:
     """Params: ``n_train``, ``n_val``, ``n_test``, ``config`` (PathfinderConfig)."""
     from tasks.generators.pathfinder import generate_pathfinder

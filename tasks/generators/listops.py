@@ -4,8 +4,12 @@ Following the LRA paper (Tay et al., 2021, section 3.1) and its generator
 (``lra_benchmarks/data/listops.py``): a tree node is an operator with probability
 ``op_probability`` (LRA: 0.25) and a digit 0-9 otherwise; an operator takes 2 to
 ``max_args`` (10) arguments; below ``max_depth`` (10) every node is a digit;
-trees whose flat form has fewer than ``min_length`` (500) or more than
-``max_length`` (2000) symbols are drawn again. Splits of 96k/2k/2k by default.
+a tree is kept only if its flat form has strictly more than ``min_length`` (500)
+and strictly fewer than ``max_length`` (2000) symbols, as LRA's
+``length > min_length and length < max_length``. LRA collects the trees in one
+set before cutting it into splits, so no expression is in two splits (or twice
+in one): a tree drawn again is drawn anew here too. Splits of 96k/2k/2k by
+default.
 
 Operators: ``[MIN``, ``[MAX``, ``[MED`` (median), ``[SM`` (sum modulo 10); each
 list ends with ``]``. The median of an even number of values is LRA's
@@ -111,21 +115,34 @@ def _tree_size(tree: Tree) -> int:
 
 
 def generate_examples(
-    n: int, rng: np.random.Generator, config: ListOpsConfig = ListOpsConfig()
+    n: int,
+    rng: np.random.Generator,
+    config: ListOpsConfig = ListOpsConfig(),
+    *,
+    seen: set[str] | None = None,
 ) -> list[tuple[str, int]]:
-    """``n`` (flat expression, value) pairs within the configured length window."""
+    """``n`` (flat expression, value) pairs strictly inside the length window.
+
+    Expressions already in ``seen`` (the other splits') are drawn again; the new
+    ones are added to it.
+    """
+    seen = set() if seen is None else seen
     examples = []
     for _ in range(n):
         for _attempt in range(config.max_attempts):
             tree = _draw_root(rng, config)
-            if config.min_length <= _tree_size(tree) <= config.max_length:
-                break
+            if config.min_length < _tree_size(tree) < config.max_length:
+                text = " ".join(to_tokens(tree))
+                if text not in seen:
+                    break
         else:
             raise ValueError(
-                f"no tree of {config.min_length}-{config.max_length} symbols in "
-                f"{config.max_attempts} draws; check the ListOps settings"
+                f"no new tree of more than {config.min_length} and fewer than "
+                f"{config.max_length} symbols in {config.max_attempts} draws; "
+                "check the ListOps settings"
             )
-        examples.append((" ".join(to_tokens(tree)), evaluate(tree)))
+        seen.add(text)
+        examples.append((text, evaluate(tree)))
     return examples
 
 
@@ -142,11 +159,13 @@ def generate_listops(
     Rows are ``{"idx", "text", "label"}`` with ``label`` the value 0-9.
     """
     rng = np.random.default_rng(seed)
+    seen: set[str] = set()
     splits = {}
     for split, n in (("train", n_train), ("validation", n_val), ("test", n_test)):
+        drawn = generate_examples(n, rng, config, seen=seen)
         splits[split] = [
             {"idx": i, "text": text, "label": value}
-            for i, (text, value) in enumerate(generate_examples(n, rng, config))
+            for i, (text, value) in enumerate(drawn)
         ]
     return splits
 

@@ -37,6 +37,7 @@ for _name, _module in {
     "aclimdb": "aclimdb",
     "aan_tsv": "aan_tsv",
     "cifar_bin": "cifar_bin",
+    "lra_pathfinder32": "pathfinder32",
     "glew_jsonl": "glew_jsonl",
     # AdvGLUE, KLEJ, BLURB and any task kept as CSV/JSON/Parquet files.
     "advglue_json": "advglue_json",

@@ -154,7 +154,8 @@ def test_listops_trains_a_config_only_model_on_the_task_vocabulary(
 
 
 def test_pathfinder_reads_pixels(tmp_path: Path) -> None:
-    data = generate_task("lra/pathfinder", seed=0, n_train=8, n_val=0, n_test=4)
+    # Glew's generator: rows shaped like LRA's released images (1024 gray levels).
+    data = generate_task("lra/pathfinder-glew", seed=0, n_train=8, n_val=0, n_test=4)
     model = write_config_model(tmp_path / "model", max_position_embeddings=1025)
     spec = write_job(
         tmp_path / "job",

@@ -279,4 +279,6 @@ def test_lra_lists_where_it_is_not_yet_lra():
     listed = " ".join(suite.deviations)
     for point in ("Adam(0.9, 0.98, 1e-9)", "cosine", "35,000", "10% more", "[u, v]"):
         assert point in listed
-    assert "pathfinder32" in get_task("lra/pathfinder").deviations[0]
+    assert "TFDS" in get_task("lra/pathfinder").deviations[0]
+    glew = get_task("lra/pathfinder-glew")
+    assert "pathfinder32" in glew.deviations[0] and not glew.in_suite_score

@@ -74,7 +74,8 @@ def test_generated_expressions_respect_lra_bounds():
     splits = generate_listops(seed=0, n_train=8, n_val=1, n_test=1)
     for row in splits["train"]:
         tokens = row["text"].split()
-        assert 500 <= len(tokens) <= 2000
+        # Strict, as lra_benchmarks/data/listops.py: length > 500 and < 2000.
+        assert 500 < len(tokens) < 2000
         assert nesting_depth(row["text"]) <= 10
         args = []
         for token in tokens:
@@ -86,6 +87,23 @@ def test_generated_expressions_respect_lra_bounds():
                 assert 2 <= args.pop() <= 10
             else:
                 args[-1] += 1
+
+
+def test_length_bounds_are_strict_as_lras_generator():
+    # lra_benchmarks/data/listops.py keeps a tree only if
+    # `length > FLAGS.min_length and length < FLAGS.max_length`.
+    tight = ListOpsConfig(min_length=4, max_length=6)
+    splits = generate_listops(seed=0, n_train=40, n_val=0, n_test=0, config=tight)
+    assert {len(row["text"].split()) for row in splits["train"]} == {5}
+
+
+def test_splits_are_disjoint_as_lras_one_set_of_trees():
+    # lra_benchmarks/data/listops.py adds every tree to one set, then cuts the
+    # set into train, validation and test: no expression is in two splits.
+    tiny = ListOpsConfig(min_length=3, max_length=7, max_args=3, max_depth=3)
+    splits = generate_listops(seed=0, n_train=60, n_val=10, n_test=10, config=tiny)
+    texts = [row["text"] for rows in splits.values() for row in rows]
+    assert len(texts) == 80 and len(set(texts)) == 80
 
 
 def test_generator_is_deterministic_under_a_seed():

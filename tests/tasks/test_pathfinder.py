@@ -68,8 +68,8 @@ def test_classes_are_balanced_and_pixels_in_range():
 
 
 def test_generator_is_deterministic_under_a_seed():
-    a = generate_task("lra/pathfinder", seed=4, n_train=6, n_val=0, n_test=4)
-    b = generate_task("lra/pathfinder", seed=4, n_train=6, n_val=0, n_test=4)
-    c = generate_task("lra/pathfinder", seed=5, n_train=6, n_val=0, n_test=4)
+    a = generate_task("lra/pathfinder-glew", seed=4, n_train=6, n_val=0, n_test=4)
+    b = generate_task("lra/pathfinder-glew", seed=4, n_train=6, n_val=0, n_test=4)
+    c = generate_task("lra/pathfinder-glew", seed=5, n_train=6, n_val=0, n_test=4)
     assert a.counts() == {"train": 6, "test": 4}
     assert a.sha256() == b.sha256() != c.sha256()

@@ -15,7 +15,7 @@ class Command(BaseCommand):
     help = (
         "Generate a task's dataset and store it as a dataset version: "
         "generate_task lra/listops --seed 0 [--n-train N --n-val N --n-test N], "
-        "generate_task lra/pathfinder --seed 0, or a long-context task such as "
+        "generate_task lra/pathfinder-glew --seed 0, or a long-context task such as "
         "generate_task longcontext/sst2-explicit-single --seed 0 (built from the "
         "published version of its base task)."
     )
