@@ -70,10 +70,14 @@ class TwoTowerClassifier(torch.nn.Module):
 
     Each text's vector (the encoder's pooled output, else its first token's
     hidden state, the ``[CLS]`` position) gives ``u`` and ``v``; the head
-    classifies ``[u, v, u * v, u - v]`` with a two-layer MLP, as LRA's matching
-    models do. The head is created here (seeded by the caller) and trained end
-    to end with the encoder. ``config`` is the encoder's, with ``num_labels``
-    and ``problem_type`` set, so the runner reads it like a classifier's.
+    classifies ``[u, v]`` with LRA's ``classifier_head_dual``
+    (``lra_benchmarks/models/layers/common_layers.py``, called without an
+    ``interaction`` by ``matching/train.py``): dense to ``mlp``, ReLU, dense to
+    ``mlp // 2``, ReLU, dense to the classes, where ``mlp`` is the encoder's MLP
+    width (LRA's ``mlp_dim``: ``intermediate_size``, else 4 x hidden). The head
+    is created here (seeded by the caller) and trained end to end with the
+    encoder. ``config`` is the encoder's, with ``num_labels`` and
+    ``problem_type`` set, so the runner reads it like a classifier's.
     """
 
     def __init__(self, encoder: PreTrainedModel, num_labels: int) -> None:
@@ -81,10 +85,13 @@ class TwoTowerClassifier(torch.nn.Module):
         self.encoder = encoder
         self.config = encoder.config
         hidden = int(self.config.hidden_size)
+        mlp = int(getattr(self.config, "intermediate_size", None) or 4 * hidden)
         self.head = torch.nn.Sequential(
-            torch.nn.Linear(4 * hidden, hidden),
+            torch.nn.Linear(2 * hidden, mlp),
             torch.nn.ReLU(),
-            torch.nn.Linear(hidden, num_labels),
+            torch.nn.Linear(mlp, mlp // 2),
+            torch.nn.ReLU(),
+            torch.nn.Linear(mlp // 2, num_labels),
         )
 
     def embed(self, **inputs: torch.Tensor) -> torch.Tensor:
@@ -100,9 +107,7 @@ class TwoTowerClassifier(torch.nn.Module):
             if k.startswith(PAIR_PREFIX)
         }
         u, v = self.embed(**first), self.embed(**second)
-        return SequenceClassifierOutput(
-            logits=self.head(torch.cat((u, v, u * v, u - v), dim=-1))
-        )
+        return SequenceClassifierOutput(logits=self.head(torch.cat((u, v), dim=-1)))
 
 
 def load_model(

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import torch
 
 from runners import execute, training
 from runners.contract import TaskInputs
@@ -282,7 +283,18 @@ def test_two_tower_model_has_a_seeded_head_over_the_base_encoder(
         built.append(model)
     assert scratch is True
     assert isinstance(built[0], training.TwoTowerClassifier)
-    assert built[0].head[0].in_features == 4 * 32
+    # LRA's classifier_head_dual (lra_benchmarks/models/layers/common_layers.py,
+    # no interaction in matching/train.py): [u, v] -> mlp -> mlp // 2 -> classes,
+    # mlp the encoder's MLP width.
+    head = built[0].head
+    linears = [layer for layer in head if isinstance(layer, torch.nn.Linear)]
+    mlp = built[0].config.intermediate_size
+    assert [(x.in_features, x.out_features) for x in linears] == [
+        (2 * 32, mlp),
+        (mlp, mlp // 2),
+        (mlp // 2, 2),
+    ]
+    assert sum(isinstance(layer, torch.nn.ReLU) for layer in head) == 2
     for a, b in zip(built[0].parameters(), built[1].parameters(), strict=True):
         assert a.equal(b)
     encodings, cut = training.encode_rows(
