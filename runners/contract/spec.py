@@ -24,10 +24,14 @@ if TYPE_CHECKING:
 SPEC_VERSION = 1
 """Bumped when a spec written for the old program would be misread by the new."""
 
+TOKEN_CLASSIFICATION = "token_classification"
+"""Rows hold a list of words, labels and predictions one tag index per word
+(``tasks.tagging``); the program runs them through ``runners.training.tokens``."""
 TASK_TYPES: tuple[str, ...] = (
     "classification",
     "regression",
     "multilabel_classification",
+    TOKEN_CLASSIFICATION,
 )
 SCHEDULERS: tuple[str, ...] = ("linear", "rsqrt_decay")
 """``linear``: warmup then linear decay to 0. ``rsqrt_decay``: LRA's "constant *
@@ -188,6 +192,11 @@ def _check_recipe(recipe: dict[str, Any]) -> None:
         or not (isinstance(warmup_steps, int) and warmup_steps >= 0)
     ):
         raise bad_spec("recipe.warmup_steps must be null or an integer >= 0")
+    budget = recipe.get("max_train_tokens")
+    if budget is not None and (
+        isinstance(budget, bool) or not (isinstance(budget, int) and budget >= 1)
+    ):
+        raise bad_spec("recipe.max_train_tokens must be null or an integer >= 1")
     decay = recipe.get("layerwise_lr_decay", 1.0)
     if isinstance(decay, bool) or not (
         isinstance(decay, int | float) and 0 < decay <= 1

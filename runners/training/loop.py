@@ -106,6 +106,35 @@ def schedule(recipe: dict[str, Any], total_steps: int) -> Callable[[int], float]
     )
 
 
+def total_steps(recipe: dict[str, Any], lengths: list[int], step_rows: int) -> int:
+    """Optimizer steps of a run: ``max_steps`` when the recipe sets it, else
+    ``epochs`` passes over the rows, cut to ``max_train_tokens`` when set.
+
+    The token budget is what makes one recipe fit tasks of every size in the same
+    minutes: a step's cost is its tokens, so a task of short sentences (CoLA) gets
+    its epochs where one of long pairs (RTE) gets fewer passes. The cut counts the
+    rows' mean length (after truncation), so it is known before the first step
+    and the schedule can decay to zero at the last: ``ceil(budget / (mean length
+    * rows per step))`` steps, at least one.
+
+    >>> total_steps({"max_steps": None, "epochs": 2, "max_train_tokens": 640},
+    ...             [10] * 64, step_rows=32)
+    2
+    >>> total_steps({"max_steps": None, "epochs": 2, "max_train_tokens": None},
+    ...             [10] * 64, step_rows=32)
+    4
+    """
+    if recipe["max_steps"]:
+        return int(recipe["max_steps"])
+    total = recipe["epochs"] * math.ceil(len(lengths) / step_rows)
+    budget = recipe.get("max_train_tokens")
+    if budget and lengths:
+        # Integer arithmetic: the same step count on every machine.
+        cut = -(-int(budget) * len(lengths) // (sum(lengths) * step_rows))
+        total = min(total, max(1, cut))
+    return total
+
+
 def train(
     model: PreTrainedModel,
     encodings: list[Encoding],
@@ -129,14 +158,13 @@ def train(
     batch_size = recipe["batch_size"]
     accumulation = int(recipe.get("gradient_accumulation_steps") or 1)
     step_rows = batch_size * accumulation
-    per_epoch = math.ceil(len(encodings) / step_rows)
-    total = recipe["max_steps"] or recipe["epochs"] * per_epoch
+    lengths = [row_length(e) for e in encodings]
+    total = total_steps(recipe, lengths, step_rows)
     if not encodings or total <= 0:
         return {"train_seconds": 0.0, "train_examples": 0, "train_steps": 0}
     optimizer, scheduler = _prepare(model, recipe, total)
     float_labels = model.config.num_labels == 1 or is_multi_label(model)
     label_dtype = torch.float32 if float_labels else torch.long
-    lengths = [row_length(e) for e in encodings]
     epoch = 0
     tracker.stage = "train"
     tracker.batch_size = batch_size

@@ -235,6 +235,14 @@ def test_unknown_extra_keys_are_allowed_so_a_newer_worker_breaks_nothing() -> No
             "recipe.warmup_steps must be null or an integer >= 0",
         ),
         (
+            lambda d: d["recipe"].update(max_train_tokens=0),
+            "recipe.max_train_tokens must be null or an integer >= 1",
+        ),
+        (
+            lambda d: d["recipe"].update(max_train_tokens="200k"),
+            "recipe.max_train_tokens must be null or an integer >= 1",
+        ),
+        (
             lambda d: d["recipe"].update(precision="fp16"),
             "precision 'fp16' is not one of fp32, bf16",
         ),

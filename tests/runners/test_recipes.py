@@ -34,11 +34,11 @@ def test_each_recipe_pins_its_precision() -> None:
     # A recipe never runs in another precision (kernels.numerics): smoke and quick
     # compute in fp32 in the pinned CPU profile, standard in bf16 only. Pinning
     # changed what each computes somewhere, so every version moved on.
-    assert (_get("smoke").precision, _get("smoke").version) == ("fp32", "smoke@3")
-    assert (_get("quick").precision, _get("quick").version) == ("fp32", "quick@4")
+    assert (_get("smoke").precision, _get("smoke").version) == ("fp32", "smoke@4")
+    assert (_get("quick").precision, _get("quick").version) == ("fp32", "quick@5")
     assert (_get("standard").precision, _get("standard").version) == (
         "bf16",
-        "standard@5",
+        "standard@6",
     )
 
 
@@ -64,15 +64,46 @@ def test_smoke_recipe_is_a_few_steps_on_a_few_rows() -> None:
     assert smoke.seeds == (0,)
 
 
-def test_quick_recipe_is_one_epoch_on_2000_rows() -> None:
+def test_quick_recipe_is_two_epochs_cut_at_a_token_budget() -> None:
     quick = _get("quick")
-    assert quick.max_train_examples == 2000
-    assert (quick.epochs, quick.max_steps) == (1, None)
+    assert quick.max_train_examples is None
+    assert (quick.epochs, quick.max_steps) == (2, None)
+    assert quick.max_train_tokens == 200_000
     assert quick.batch_size == 32
     assert quick.learning_rate == 5e-5
     assert (quick.warmup_ratio, quick.weight_decay) == (0.1, 0.01)
     assert quick.max_length == 128
     assert quick.seeds == (0,)
+
+
+@pytest.mark.parametrize(
+    ("rows", "mean_length", "steps"),
+    [
+        # GLUE's train splits as MiniLM's tokenizer cuts them at 128 tokens.
+        (8551, 11.3, 536),  # CoLA: short sentences, both epochs fit the budget
+        (2490, 66.6, 94),  # RTE: long pairs, cut after ~1.2 epochs
+        (67349, 13.3, 481),  # SST-2: a fraction of one epoch
+    ],
+)
+def test_the_token_budget_cuts_long_tasks_and_keeps_short_ones_whole(
+    rows: int, mean_length: float, steps: int
+) -> None:
+    from runners.training.loop import total_steps
+
+    recipe = _get("quick").to_dict()
+    lengths = [round(mean_length)] * rows
+    assert total_steps(recipe, lengths, recipe["batch_size"]) == steps
+
+
+def test_max_steps_wins_over_the_token_budget_and_the_budget_is_at_least_a_step():
+    from runners.training.loop import total_steps
+
+    recipe = {"max_steps": 7, "epochs": 2, "max_train_tokens": 10}
+    assert total_steps(recipe, [100] * 64, 32) == 7
+    recipe = {"max_steps": None, "epochs": 2, "max_train_tokens": 10}
+    assert total_steps(recipe, [100] * 64, 32) == 1
+    recipe = {"max_steps": None, "epochs": 2}
+    assert total_steps(recipe, [100] * 65, 32) == 6
 
 
 def test_standard_recipe_is_three_epochs_on_the_full_train_split() -> None:
@@ -97,7 +128,7 @@ def test_standard_recipe_runs_five_seeds_on_small_tasks(task_name: str) -> None:
 def test_to_dict_matches_the_spec_recipe_object() -> None:
     data = _get("quick").to_dict()
     assert set(data) == SPEC_RECIPE_KEYS
-    assert data["version"] == "quick@4"
+    assert data["version"] == "quick@5"
     assert data["max_steps"] is None
 
 

@@ -98,7 +98,7 @@ def test_smoke_recipe_stays_a_few_small_steps_on_lra() -> None:
     assert recipe.batch_size == 8
     assert recipe.max_train_examples == 64
     assert recipe.max_length == 1024
-    assert recipe.version == "smoke@3+lra-fixed@3"
+    assert recipe.version == "smoke@4+lra-fixed@3"
 
 
 def test_long_context_recipes_allow_the_longest_bucket() -> None:
@@ -108,7 +108,7 @@ def test_long_context_recipes_allow_the_longest_bucket() -> None:
         task_type="classification",
     )
     assert recipe.max_length == 2 * 16000
-    assert recipe.version == "quick@4+long@1"
+    assert recipe.version == "quick@5+long@1"
     assert recipe.learning_rate == 5e-5
 
 
