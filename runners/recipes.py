@@ -29,13 +29,26 @@ SMALL_TASKS: frozenset[str] = frozenset(
 )
 """Tasks whose dev scores swing with the seed, so ``standard`` runs five seeds."""
 
-LRA_SCHEDULE = "constant * linear_warmup * rsqrt_decay"
+LRA_SCHEDULES: dict[str, str] = {
+    "constant * linear_warmup * rsqrt_decay": "rsqrt_decay",
+    "constant * linear_warmup * cosine_decay": "cosine_decay",
+}
+"""A fixed recipe's ``lr_schedule`` (LRA's configs' ``factors`` string) -> the runner's
+``scheduler`` (runners.training.loop; a cosine cycle spans the run, as LRA's image
+configs set ``steps_per_cycle`` to ``num_train_steps``)."""
 
-FIXED_RECIPE_VERSION = 3
+LRA_OPTIMIZER = "lra_adam"
+"""Every fixed recipe trains with LRA's optimizer (``create_optimizer`` in each
+lra_benchmarks/*/train.py): Adam(0.9, 0.98, 1e-9), weight decay on every parameter,
+no gradient clipping (runners.contract.OPTIMIZERS)."""
+
+FIXED_RECIPE_VERSION = 4
 """Version of how a task's ``fixed_recipe`` becomes a Recipe (``<suite>-fixed@N``);
 the numbers themselves are the task's, covered by the task's own version. @2: bf16
 also on CPUs that multiply bf16 natively (kernels.precision). @3: bf16 only, never
-an fp32 fallback (kernels.numerics), and its smoke variant computes in fp32."""
+an fp32 fallback (kernels.numerics), and its smoke variant computes in fp32. @4: LRA's
+optimizer (:data:`LRA_OPTIMIZER`) instead of AdamW with clipping, and LRA's cosine
+schedule where a task's ``lr_schedule`` names it."""
 
 LONG_CONTEXT_VERSION = 1
 """Version of the long-context rule below (``<recipe version>+long@N``)."""
@@ -240,19 +253,20 @@ def get_recipe(name: str, *, task_name: str, task_type: str) -> Recipe:
 def fixed_recipe(named: Recipe, task: TaskSpec) -> Recipe:
     """The recipe of a task whose hyperparameters the benchmark fixes (LRA).
 
-    Learning rate, batch size, max_length, warmup and train steps and weight
-    decay are the task's; the named recipe keeps its name (what the user chose)
+    Learning rate, batch size, max_length, warmup and train steps, weight decay
+    and schedule are the task's, the optimizer LRA's (:data:`LRA_OPTIMIZER`); the
+    named recipe keeps its name (what the user chose)
     and its seeds. ``smoke`` stays a smoke test: a few steps of a few small
     batches on a few rows, in smoke's own precision (fp32: it runs on any CPU),
     with its own version so it never shares a board.
     """
     fixed = task.fixed_recipe
     schedule = fixed.get("lr_schedule")
-    if schedule not in (None, LRA_SCHEDULE):
+    if schedule is not None and schedule not in LRA_SCHEDULES:
         raise UserError(
             "recipe.bad_fixed_recipe",
             f"{task.name}: unsupported lr_schedule {schedule!r}; supported: "
-            f"{LRA_SCHEDULE!r} or none (linear).",
+            f"{', '.join(map(repr, LRA_SCHEDULES))} or none (linear).",
         )
     recipe = Recipe(
         name=named.name,
@@ -267,7 +281,8 @@ def fixed_recipe(named: Recipe, task: TaskSpec) -> Recipe:
         weight_decay=float(fixed["weight_decay"]),
         max_length=int(fixed["max_length"]),
         max_train_examples=None,
-        scheduler="rsqrt_decay" if schedule == LRA_SCHEDULE else "linear",
+        optimizer=LRA_OPTIMIZER,
+        scheduler=LRA_SCHEDULES.get(schedule, "linear"),
         precision="bf16",
         seeds=named.seeds,
     )

@@ -48,6 +48,7 @@ from runners.contract.lines import (
 )
 from runners.contract.measurements import EFFICIENCY_KEYS, MEASUREMENT_KEYS
 from runners.contract.spec import (
+    OPTIMIZERS,
     PRECISIONS,
     REQUIRED_RECIPE_KEYS,
     SCHEDULERS,
@@ -73,6 +74,7 @@ __all__ = [
     "MODEL_DIR",
     "OUT_DIR",
     "OUT_OF_MEMORY_CODE",
+    "OPTIMIZERS",
     "PRECISIONS",
     "PREDICTIONS_DIR",
     "REQUIRED_RECIPE_KEYS",

@@ -33,11 +33,17 @@ TASK_TYPES: tuple[str, ...] = (
     "multilabel_classification",
     TOKEN_CLASSIFICATION,
 )
-SCHEDULERS: tuple[str, ...] = ("linear", "rsqrt_decay")
+OPTIMIZERS: tuple[str, ...] = ("adamw", "lra_adam")
+"""``adamw``: AdamW(0.9, 0.999, 1e-8), no weight decay on biases and normalisation
+weights, gradients clipped at global norm 1.0. ``lra_adam``: LRA's optimizer, Adam(0.9,
+0.98, 1e-9) with decoupled weight decay on every parameter and no clipping."""
+SCHEDULERS: tuple[str, ...] = ("linear", "rsqrt_decay", "cosine_decay")
 """``linear``: warmup then linear decay to 0. ``rsqrt_decay``: LRA's "constant *
 linear_warmup * rsqrt_decay" (linear warmup over ``warmup_steps``, then the learning
 rate falls as 1/sqrt(step)); its ``learning_rate`` is the constant, so the peak rate
-is ``learning_rate / sqrt(warmup_steps)``."""
+is ``learning_rate / sqrt(warmup_steps)``. ``cosine_decay``: LRA's "constant *
+linear_warmup * cosine_decay", linear warmup to ``learning_rate``, then one half
+cosine over the run towards 0."""
 PRECISIONS: tuple[str, ...] = ("fp32", "bf16")
 
 _REQUIRED: dict[str, tuple[str, ...]] = {
@@ -181,10 +187,15 @@ def _check_optional_inputs(task: dict[str, Any]) -> None:
 
 def _check_recipe(recipe: dict[str, Any]) -> None:
     """The recipe values the program supports (``runners.recipes`` writes them)."""
-    if recipe["optimizer"] != "adamw" or recipe["scheduler"] not in SCHEDULERS:
+    if recipe["optimizer"] not in OPTIMIZERS:
         raise bad_spec(
-            "only the adamw optimizer with a linear or rsqrt_decay schedule "
-            "is supported"
+            f"recipe.optimizer {recipe['optimizer']!r} is not one of "
+            f"{', '.join(OPTIMIZERS)}"
+        )
+    if recipe["scheduler"] not in SCHEDULERS:
+        raise bad_spec(
+            f"recipe.scheduler {recipe['scheduler']!r} is not one of "
+            f"{', '.join(SCHEDULERS)}"
         )
     warmup_steps = recipe.get("warmup_steps")
     if warmup_steps is not None and (

@@ -37,6 +37,8 @@ from runners.training.encoding import (
 from runners.training.loop import (
     GRAD_CLIP_NORM,
     PROGRESS_EVERY,
+    clip_gradients,
+    cosine_schedule,
     linear_schedule,
     make_optimizer,
     rsqrt_schedule,
@@ -75,7 +77,9 @@ __all__ = [
     "TwoTowerClassifier",
     "autocast",
     "check_config_fits",
+    "clip_gradients",
     "collate",
+    "cosine_schedule",
     "emit_progress",
     "encode",
     "encode_rows",

@@ -1,4 +1,4 @@
-"""The training loop: AdamW, the recipe's schedule, gradient accumulation.
+"""The training loop: the recipe's optimizer and schedule, gradient accumulation.
 
 Deliberately plain torch rather than the Hugging Face Trainer: it is a few dozen
 lines, has no hidden defaults that could change scores between library versions,
@@ -25,6 +25,16 @@ from runners.training.tracking import Tracker, emit_progress
 
 PROGRESS_EVERY = 10
 GRAD_CLIP_NORM = 1.0
+"""Global gradient norm clip of the ``adamw`` optimizer (``lra_adam`` does not clip)."""
+
+# Adam's (beta1, beta2, eps) per optimizer name (runners.contract.OPTIMIZERS).
+# lra_adam: LRA's create_optimizer (lra_benchmarks/*/train.py), flax's
+# optim.Adam(beta1=0.9, beta2=0.98, eps=1e-9, weight_decay=...), whose decay is
+# decoupled and scaled by the learning rate as torch's AdamW's is.
+ADAM_SETTINGS: dict[str, tuple[float, float, float]] = {
+    "adamw": (0.9, 0.999, 1e-8),
+    "lra_adam": (0.9, 0.98, 1e-9),
+}
 
 
 def make_optimizer(
@@ -32,16 +42,22 @@ def make_optimizer(
     learning_rate: float,
     weight_decay: float,
     layerwise_lr_decay: float = 1.0,
+    optimizer: str = "adamw",
 ) -> torch.optim.AdamW:
-    """AdamW with no decay on biases and normalisation weights (BERT's recipe),
-    over the parameters that train; with ``layerwise_lr_decay`` < 1 each encoder
-    layer learns at ``learning_rate * decay**depth`` (runners.training.stability)."""
+    """The recipe's optimizer over the parameters that train.
+
+    ``adamw``: AdamW with no decay on biases and normalisation weights (BERT's
+    recipe). ``lra_adam``: LRA's Adam(0.9, 0.98, 1e-9) with weight decay on every
+    parameter, as flax applies it. With ``layerwise_lr_decay`` < 1 each encoder
+    layer learns at ``learning_rate * decay**depth`` (runners.training.stability).
+    """
+    beta1, beta2, eps = ADAM_SETTINGS[optimizer]
     no_decay: set[str] = set()
     for module_name, module in model.named_modules():
         is_norm = "norm" in type(module).__name__.lower()
         for param_name, _ in module.named_parameters(recurse=False):
             full = f"{module_name}.{param_name}" if module_name else param_name
-            if is_norm or param_name == "bias":
+            if optimizer == "adamw" and (is_norm or param_name == "bias"):
                 no_decay.add(full)
     depths = layer_depths(model) if layerwise_lr_decay != 1.0 else {}
     groups: dict[tuple[bool, int], list[torch.nn.Parameter]] = {}
@@ -61,7 +77,16 @@ def make_optimizer(
     ]
     # The fused kernel is several times faster than the default per-step on
     # CPU and CUDA (it matters on CPU, where a 22M-parameter step is ~0.1 s).
-    return torch.optim.AdamW(param_groups, lr=learning_rate, fused=True)
+    return torch.optim.AdamW(
+        param_groups, lr=learning_rate, betas=(beta1, beta2), eps=eps, fused=True
+    )
+
+
+def clip_gradients(model: torch.nn.Module, recipe: dict[str, Any]) -> None:
+    """Clip the global gradient norm at :data:`GRAD_CLIP_NORM` under ``adamw``;
+    LRA's configs set ``grad_clip_norm = None``, so ``lra_adam`` does not clip."""
+    if recipe.get("optimizer", "adamw") == "adamw":
+        torch.nn.utils.clip_grad_norm_(model.parameters(), GRAD_CLIP_NORM)
 
 
 def linear_schedule(
@@ -97,10 +122,35 @@ def rsqrt_schedule(warmup_steps: int) -> Callable[[int], float]:
     return factor
 
 
+def cosine_schedule(warmup_steps: int, cycle_steps: int) -> Callable[[int], float]:
+    """LRA's "constant * linear_warmup * cosine_decay" factor (the recipe's
+    learning rate is the constant), from ``create_learning_rate_scheduler`` in
+    lra_benchmarks/utils/train_utils.py: ``min(1, s / warmup) * max(0, 0.5 * (1 +
+    cos(pi * (progress % 1))))`` with ``progress = max(0, (s - warmup) / cycle)``.
+    LRA's image configs set the cycle to the whole run, so the rate rises to its
+    peak in ``warmup`` steps and falls along one half cosine towards 0 at the last
+    step. ``s`` counts from 1, as in :func:`rsqrt_schedule`: LRA's first step,
+    at ``s = 0``, has rate 0.
+    """
+    warmup = max(1, int(warmup_steps))
+    cycle = max(1, int(cycle_steps))
+
+    def factor(step: int) -> float:
+        counted = step + 1
+        progress = max(0.0, (counted - warmup) / cycle)
+        cosine = max(0.0, 0.5 * (1.0 + math.cos(math.pi * (progress % 1.0))))
+        return min(1.0, counted / warmup) * cosine
+
+    return factor
+
+
 def schedule(recipe: dict[str, Any], total_steps: int) -> Callable[[int], float]:
-    """The learning-rate factor the recipe's ``scheduler`` names."""
+    """The learning-rate factor the recipe's ``scheduler`` names (a cosine cycle
+    spans the run's ``total_steps``)."""
     if recipe.get("scheduler") == "rsqrt_decay":
         return rsqrt_schedule(recipe.get("warmup_steps") or 0)
+    if recipe.get("scheduler") == "cosine_decay":
+        return cosine_schedule(recipe.get("warmup_steps") or 0, total_steps)
     return linear_schedule(
         total_steps, recipe["warmup_ratio"], recipe.get("warmup_steps")
     )
@@ -194,7 +244,7 @@ def train(
                     padding_side=padding_side,
                     tracker=tracker,
                 )
-            torch.nn.utils.clip_grad_norm_(model.parameters(), GRAD_CLIP_NORM)
+            clip_gradients(model, recipe)
             optimizer.step()
             scheduler.step()
             optimizer.zero_grad(set_to_none=True)
@@ -220,6 +270,7 @@ def _prepare(
         recipe["learning_rate"],
         recipe["weight_decay"],
         float(recipe.get("layerwise_lr_decay") or 1.0),
+        recipe.get("optimizer", "adamw"),
     )
     return optimizer, torch.optim.lr_scheduler.LambdaLR(
         optimizer, schedule(recipe, total)

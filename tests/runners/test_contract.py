@@ -227,8 +227,11 @@ def test_unknown_extra_keys_are_allowed_so_a_newer_worker_breaks_nothing() -> No
         ),
         (
             lambda d: d["recipe"].update(scheduler="cosine"),
-            "only the adamw optimizer with a linear or rsqrt_decay schedule "
-            "is supported",
+            "recipe.scheduler 'cosine' is not one of linear, rsqrt_decay, cosine_decay",
+        ),
+        (
+            lambda d: d["recipe"].update(optimizer="sgd"),
+            "recipe.optimizer 'sgd' is not one of adamw, lra_adam",
         ),
         (
             lambda d: d["recipe"].update(warmup_steps=True),

@@ -79,7 +79,8 @@ def test_lra_tasks_run_their_fixed_recipe_under_any_named_recipe() -> None:
     for name in ("quick", "standard"):
         recipe = get_recipe(name, task_name="lra/listops", task_type="classification")
         assert recipe.name == name
-        assert recipe.version == "lra-fixed@3"
+        assert recipe.version == "lra-fixed@4"
+        assert recipe.optimizer == "lra_adam"
         assert recipe.precision == "bf16"
         assert recipe.learning_rate == fixed["learning_rate"]
         assert recipe.batch_size == fixed["batch_size"]
@@ -98,7 +99,8 @@ def test_smoke_recipe_stays_a_few_small_steps_on_lra() -> None:
     assert recipe.batch_size == 8
     assert recipe.max_train_examples == 64
     assert recipe.max_length == 1024
-    assert recipe.version == "smoke@4+lra-fixed@3"
+    assert recipe.version == "smoke@4+lra-fixed@4"
+    assert recipe.scheduler == "cosine_decay" and recipe.optimizer == "lra_adam"
 
 
 def test_long_context_recipes_allow_the_longest_bucket() -> None:
