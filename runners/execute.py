@@ -42,11 +42,11 @@ from runners.contract import (
     measurements_file,
     predictions_file,
 )
+from runners.job_model import LoadedModel, load
 from tasks.errors import GlewError, PlatformError
 
 if TYPE_CHECKING:
     import torch
-    from transformers import PreTrainedModel
 
     from runners.training import Encoding, Tracker
 
@@ -60,47 +60,6 @@ OFFLINE_DEFAULTS = {
 }
 # Deterministic cuBLAS reads this when CUDA starts, so it is set before torch loads.
 DETERMINISM_DEFAULTS = {"CUBLAS_WORKSPACE_CONFIG": ":4096:8"}
-
-
-@dataclass
-class LoadedModel:
-    """The job's model and how its rows become encodings and batches.
-
-    ``row_limit`` is the most tokens a row keeps (the recipe's ``max_length``, or
-    the model's maximum when that is smaller); ``pad`` the padding arguments every
-    forward pass takes; ``truncated_rows`` counts the rows cut, per split.
-    """
-
-    spec: JobSpec
-    model: PreTrainedModel
-    tokenizer: Any | None
-    vocabulary: Any | None
-    from_scratch: bool
-    pooling: dict[str, Any]
-    num_labels: int
-    model_max_length: int | None
-    row_limit: int
-    pad: dict[str, Any]
-    truncated_rows: dict[str, int] = field(default_factory=dict)
-
-    def encode(
-        self, rows: list[dict[str, Any]], source: str, split: str
-    ) -> list[Encoding]:
-        """Encode rows as the task says and count the rows cut, per split."""
-        from runners import training
-
-        encodings, cut = training.encode_rows(
-            rows,
-            self.spec.task.text_fields,
-            self.row_limit,
-            source,
-            tokenizer=self.tokenizer,
-            vocabulary=self.vocabulary,
-            two_tower=self.spec.task.two_tower,
-            keep_second=self.spec.task.long_context,
-        )
-        self.truncated_rows[split] = cut
-        return encodings
 
 
 @dataclass
@@ -159,9 +118,10 @@ def _checks(loaded: LoadedModel, predicted: Predicted, tracker: Tracker) -> dict
     from runners import measure
 
     return measure.latency_and_invariance(
-        loaded.model,
-        predicted.sample,
-        (
+        predict=loaded.ops().predict_logits,
+        model=loaded.model,
+        encodings=predicted.sample,
+        reference=(
             torch.cat(predicted.sample_logits)
             if predicted.sample_logits
             else torch.zeros(0, loaded.num_labels)
@@ -169,69 +129,6 @@ def _checks(loaded: LoadedModel, predicted: Predicted, tracker: Tracker) -> dict
         latency_rows=predicted.latency_rows,
         tracker=tracker,
         **loaded.pad,
-    )
-
-
-def load(spec: JobSpec, tracker: Tracker) -> LoadedModel:
-    """Load the submission for the spec's task, on the tracker's device, and
-    decide how its rows are cut and padded (saying so on stderr)."""
-    from runners import training
-
-    task = spec.task
-    regression = task.type == "regression"
-    num_labels = 1 if regression else int(task.num_labels)
-    max_length = int(spec.recipe["max_length"])
-    vocabulary = None
-    if task.vocabulary:
-        from tasks.vocab import get_vocabulary
-
-        vocabulary = get_vocabulary(task.vocabulary)
-    tokenizer, model, from_scratch, pooling = training.load_model(
-        Path(spec.model_dir),
-        task_type=task.type,
-        num_labels=num_labels,
-        vocabulary=vocabulary,
-        # A task vocabulary's rows are [CLS] plus up to max_length symbols.
-        positions=max_length + 1 if vocabulary is not None else None,
-        two_tower=task.two_tower,
-    )
-    if vocabulary is not None:
-        print(
-            f"glew: the task supplies the {vocabulary.name!r} vocabulary; "
-            "training from scratch from config.json",
-            file=sys.stderr,
-        )
-    elif from_scratch:
-        print("glew: no weights in the model; training from scratch", file=sys.stderr)
-    model.to(tracker.device)
-    model_max_length = training.model_max_length(model, tokenizer)
-    row_limit = max_length
-    if vocabulary is None and model_max_length and model_max_length < max_length:
-        # A long input is cut at the model's maximum, and the cut rows counted,
-        # rather than crashing the position embeddings.
-        row_limit = model_max_length
-        print(
-            f"glew: rows are cut at the model's maximum of {model_max_length} "
-            f"tokens (the recipe allows {max_length})",
-            file=sys.stderr,
-        )
-    if vocabulary is not None:
-        pad = {"pad_id": vocabulary.pad_id, "padding_side": "right"}
-    else:
-        # Two towers read their first token, so they are padded on the right.
-        side = "right" if task.two_tower else tokenizer.padding_side
-        pad = {"pad_id": tokenizer.pad_token_id, "padding_side": side}
-    return LoadedModel(
-        spec=spec,
-        model=model,
-        tokenizer=tokenizer,
-        vocabulary=vocabulary,
-        from_scratch=from_scratch,
-        pooling=pooling.record(),
-        num_labels=num_labels,
-        model_max_length=model_max_length,
-        row_limit=row_limit,
-        pad=pad,
     )
 
 
@@ -248,17 +145,22 @@ def train(loaded: LoadedModel, *, seed: int, tracker: Tracker) -> dict[str, Any]
     random.Random(seed).shuffle(rows)
     if recipe["max_train_examples"]:
         rows = rows[: int(recipe["max_train_examples"])]
-    labels = training.train_labels(
-        rows,
-        spec.task.type == "regression",
-        loaded.num_labels,
-        train_path,
-        multi_label=spec.task.type == "multilabel_classification",
-    )
+    if loaded.token_task:
+        from runners.training import tokens
+
+        labels: list = tokens.train_tags(rows, loaded.num_labels, str(train_path))
+    else:
+        labels = training.train_labels(
+            rows,
+            spec.task.type == "regression",
+            loaded.num_labels,
+            train_path,
+            multi_label=spec.task.type == "multilabel_classification",
+        )
     with tracker.timed("encode"):
         encodings = loaded.encode(rows, str(train_path), "train")
     with tracker.timed("train"):
-        return training.train(
+        return loaded.ops().train(
             loaded.model,
             encodings,
             labels,
@@ -291,12 +193,14 @@ def predict_splits(loaded: LoadedModel, *, tracker: Tracker) -> Predicted:
                     encodings,
                     batch_size=eval_batch_size,
                     tracker=tracker,
+                    predict=loaded.ops().predict_logits,
+                    forward=loaded.ops().forward,
                     **loaded.pad,
                 )
         tracker.stage = f"predict {split}"
         start = time.perf_counter()
         with tracker.timed("predict"):
-            logits, tokens = training.predict_logits(
+            logits, tokens = loaded.ops().predict_logits(
                 loaded.model,
                 encodings,
                 batch_size=eval_batch_size,
@@ -307,13 +211,19 @@ def predict_splits(loaded: LoadedModel, *, tracker: Tracker) -> Predicted:
         predicted.seconds += seconds
         predicted.examples += len(rows)
         predicted.tokens += tokens
-        values = training.to_predictions(logits, multi_label=multi_label)
+        if loaded.token_task:
+            values: list = loaded.ops().to_tags(logits, encodings)
+        else:
+            values = training.to_predictions(logits, multi_label=multi_label)
         _write_predictions(predictions_file(spec.output_dir, split), rows, values)
         if number == 0:
             predicted.latency_rows = min(measure.LATENCY_ROWS, len(encodings))
-        room = measure.INVARIANCE_ROWS - len(predicted.sample)
+        room = max(0, measure.INVARIANCE_ROWS - len(predicted.sample))
         predicted.sample.extend(encodings[:room])
-        predicted.sample_logits.append(logits[:room])
+        kept = room
+        if loaded.token_task:  # logits are per word: the sample rows' words
+            kept = loaded.ops().sample_words(encodings, room)
+        predicted.sample_logits.append(logits[:kept])
         training.emit_progress(
             stage="predict",
             split=split,

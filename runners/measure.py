@@ -14,7 +14,7 @@ import contextlib
 import os
 import platform
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from importlib import metadata
 from typing import Any
 
@@ -194,10 +194,18 @@ def warm_up_and_count_flops(
     pad_id: int,
     padding_side: str,
     tracker: Tracker,
+    predict: Callable[..., tuple[torch.Tensor, int]] | None = None,
+    forward: Callable[..., torch.Tensor] | None = None,
 ) -> float | None:
-    """Run one untimed warm-up batch, then count forward FLOPs per example on it."""
+    """Run one untimed warm-up batch, then count forward FLOPs per example on it.
+
+    ``predict`` and ``forward`` default to the sequence classifier's
+    (``runners.training``); a token task passes its own
+    (``runners.training.tokens``)."""
     if not encodings:
         return None
+    predict = predict or training.predict_logits
+    forward = forward or training.forward
     tracker.stage = "measure"
     rows = list(encodings[:batch_size])
     kwargs = {"pad_id": pad_id, "padding_side": padding_side, "tracker": tracker}
@@ -205,14 +213,14 @@ def warm_up_and_count_flops(
         display=False, custom_mapping=_custom_flop_formulas()
     )
     with _unaccounted(tracker):
-        training.predict_logits(model, rows, batch_size=batch_size, **kwargs)
+        predict(model, rows, batch_size=batch_size, **kwargs)
         model.eval()
         # no_grad, not inference_mode: the counter's module tracker hooks every
         # module input that requires grad, and a parameter passed to a module as
         # an input (DeBERTa's relative embeddings into their LayerNorm) has no
         # autograd node under inference_mode, which crashes the hook.
         with torch.no_grad(), counter:
-            training.forward(model, rows, **kwargs)
+            forward(model, rows, **kwargs)
     flops = counter.get_total_flops() / len(rows)
     training.emit_progress(
         stage="measure",
@@ -234,9 +242,15 @@ def latency_and_invariance(
     pad_id: int,
     padding_side: str,
     tracker: Tracker,
+    predict: Callable[..., tuple[torch.Tensor, int]] | None = None,
 ) -> dict[str, Any]:
     """Predict ``encodings`` one row at a time: time the first ``latency_rows``
-    and compare every row with ``reference`` (its logits at eval_batch_size)."""
+    and compare every row with ``reference`` (its logits at eval_batch_size).
+
+    ``predict`` defaults to ``runners.training.predict_logits``; whatever it
+    returns for one row is concatenated and compared with ``reference`` (a
+    token task's: the row's word logits)."""
+    predict = predict or training.predict_logits
     empty = {
         "latency_p50_ms": None,
         "latency_p95_ms": None,
@@ -254,13 +268,11 @@ def latency_and_invariance(
     kwargs = {"pad_id": pad_id, "padding_side": padding_side, "tracker": tracker}
     single, times_ms = [], []
     with _unaccounted(tracker):
-        training.predict_logits(model, [encodings[0]], batch_size=1, **kwargs)
+        predict(model, [encodings[0]], batch_size=1, **kwargs)
         start = time.perf_counter()
         for number, encoding in enumerate(encodings):
             began = time.perf_counter()
-            logits, _ = training.predict_logits(
-                model, [encoding], batch_size=1, **kwargs
-            )
+            logits, _ = predict(model, [encoding], batch_size=1, **kwargs)
             if number < latency_rows:
                 times_ms.append((time.perf_counter() - began) * 1000)
             single.append(logits)

@@ -47,6 +47,7 @@ from tasks.scoring import (
     task_score,
 )
 from tasks.specs import TaskSpec
+from tasks.tagging import tag_names
 
 CHANCE_DRAWS = 100
 """Random draws averaged for a metric whose chance expectation has no closed form."""
@@ -124,6 +125,24 @@ def _majority(
             "none: this version has no training labels to take the most frequent "
             "label from"
         )
+    if task.type == "token_classification":
+        counts = Counter(tag for tags in train for tag in tags)
+        best = min(counts, key=lambda key: (-counts[key], key))
+        shown = _class_name(task, best)
+        support = f" ({counts[best]} of {counts.total()} training words)"
+        scores = score_predictions(
+            task,
+            {s: [[best] * len(r) for r in refs] for s, refs in references.items()},
+            references,
+        )
+        return {
+            "task_score": task_score(task, scores),
+            "scores": scores,
+            "prediction": best,
+            "shown": shown,
+            "method": f"predict the most frequent training tag, {shown}{support}, "
+            "for every word",
+        }
     if task.type == "regression":
         prediction: Any = math.fsum(train) / len(train)
         shown = f"{prediction:.4g}"
@@ -192,7 +211,9 @@ def _chance(
             scores[key] = float(
                 np.mean(
                     [
-                        compute(metric, *_scored(draw[split], refs, split, groups))
+                        compute(
+                            metric, *_scored(task, draw[split], refs, split, groups)
+                        )
                         for draw in draws
                     ]
                 )
@@ -212,9 +233,13 @@ def _chance(
     return {"task_score": task_score(task, scores), "scores": scores, "method": method}
 
 
-def _scored(preds: list, refs: list, split: str, groups: dict | None) -> tuple:
+def _scored(
+    task: TaskSpec, preds: list, refs: list, split: str, groups: dict | None
+) -> tuple:
     """Predictions and references as the metric sees them: merged per group when
-    the task is scored per group."""
+    the task is scored per group, tag names for a token task."""
+    if task.type == "token_classification":
+        return tag_names(task, preds), tag_names(task, refs)
     if groups is None:
         return preds, refs
     return group_label_sets(preds, groups[split]), group_label_sets(refs, groups[split])
@@ -240,6 +265,14 @@ def _draws(
         low, high = min(train), max(train)
         return [
             {s: rng.uniform(low, high, len(r)).tolist() for s, r in references.items()}
+            for _ in range(CHANCE_DRAWS)
+        ]
+    if task.type == "token_classification":
+        return [
+            {
+                s: [rng.integers(0, task.num_labels, len(row)).tolist() for row in r]
+                for s, r in references.items()
+            }
             for _ in range(CHANCE_DRAWS)
         ]
     if task.type == "multilabel_classification":
@@ -303,6 +336,16 @@ def learning_check(
 def _constant_prediction(
     task: TaskSpec, predictions: Mapping[str, Sequence[Any]]
 ) -> str | None:
+    if task.type == "token_classification":
+        tags = {
+            tag
+            for split in scored_splits(task)
+            for value in predictions.get(split, ())
+            for tag in value
+        }
+        if len(tags) == 1:
+            return f"predicted one tag for every word ({_class_name(task, *tags)})"
+        return None
     values = [
         tuple(value) if isinstance(value, list) else value
         for split in scored_splits(task)

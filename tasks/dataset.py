@@ -4,7 +4,8 @@ Whatever importer produced them, rows end up as ``{"idx": int, <text field>: str
 ..., "label": int | float}`` (no ``"label"`` in unlabelled splits; a task scored per
 group, ``group_field``, adds that field: a non-empty string). Canonical JSONL
 (sorted keys, UTF-8, compact separators, one row per line) makes the bytes, and so
-the sha256 that names a dataset version, depend only on the content.
+the sha256 that names a dataset version, depend only on the content. A token
+task's row holds its words (a list) and one tag index per word (tasks.tagging).
 """
 
 from __future__ import annotations
@@ -72,7 +73,13 @@ class Dataset:
             if not self.task.is_labelled(split) or not rows:
                 continue
             labels = [row["label"] for row in rows]
-            if self.task.type == "multilabel_classification":
+            if self.task.type == "token_classification":
+                # Words carrying each tag.
+                counter = Counter(i for tags in labels for i in tags)
+                result[split] = {
+                    name: counter.get(i, 0) for i, name in enumerate(self.task.labels)
+                }
+            elif self.task.type == "multilabel_classification":
                 # Rows carrying each label (a row may count towards several).
                 counter = Counter(i for label_set in labels for i in label_set)
                 result[split] = {
@@ -222,9 +229,19 @@ def _validate_row(task: TaskSpec, split: str, row: Mapping[str, Any]) -> None:
                 )
             ):
                 raise ValueError(f"{name} must be a non-empty list of ints 0-255")
+        elif task.type == "token_classification":
+            words = row[name]
+            if (
+                not isinstance(words, list)
+                or not words
+                or not all(isinstance(w, str) and w for w in words)
+            ):
+                raise ValueError(f"{name} must be a non-empty list of words")
         elif not isinstance(row[name], str):
             raise ValueError(f"{name} must be a string")
-    if labelled and task.type == "multilabel_classification":
+    if labelled and task.type == "token_classification":
+        _validate_tags(task, row[task.text_fields[0]], row["label"])
+    elif labelled and task.type == "multilabel_classification":
         _validate_label_set(task, row["label"])
     elif labelled:
         label = row["label"]
@@ -250,6 +267,20 @@ def _sort_key(value: Any) -> tuple[int, Any]:
     if isinstance(value, int) and not isinstance(value, bool):
         return (0, value)
     return (1, repr(value))
+
+
+def _validate_tags(task: TaskSpec, words: list, tags: Any) -> None:
+    """A token row's label: one tag index per word."""
+    assert task.labels is not None
+    if not isinstance(tags, list) or not all(
+        isinstance(i, int) and not isinstance(i, bool) and 0 <= i < len(task.labels)
+        for i in tags
+    ):
+        raise ValueError(
+            f"label must be a list of tag indices below {len(task.labels)}"
+        )
+    if len(tags) != len(words):
+        raise ValueError(f"{len(tags)} tags for {len(words)} words")
 
 
 def _validate_label_set(task: TaskSpec, label: Any) -> None:

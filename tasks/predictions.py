@@ -8,7 +8,8 @@ code (``scoring.bad_predictions``), wherever it is looked at.
 
 A prediction is: a class index below ``num_labels`` (classification; a bool is not
 an index), a finite number (regression), or a list of distinct class indices, maybe
-empty (multi-label; stored sorted).
+empty (multi-label; stored sorted), or one tag index per word of the row (token
+classification; the count is checked against the row where the row is known).
 """
 
 from __future__ import annotations
@@ -39,7 +40,13 @@ def check_prediction(task: Any, value: object, *, where: str) -> Prediction:
     ``task`` needs ``type`` and ``num_labels`` (a TaskSpec). Regression values come
     back as floats and label sets sorted, so stored predictions have one form.
     """
-    if task.type == "multilabel_classification":
+    if task.type == "token_classification":
+        if isinstance(value, list | tuple) and all(
+            _is_index(i, task.num_labels) for i in value
+        ):
+            return list(value)
+        kind = f"a list of tag indices below {task.num_labels}, one per word"
+    elif task.type == "multilabel_classification":
         if (
             isinstance(value, list | tuple)
             and all(_is_index(i, task.num_labels) for i in value)
@@ -103,7 +110,17 @@ def read_predictions(path: Path, *, rows: list[dict], task: Any) -> list[Predict
                     f"Line {number} of the {name} predictions is for idx {idx}, "
                     "not the row in that position.",
                 )
-            out.append(check_prediction(task, value, where=f"{name} line {number}"))
+            where = f"{name} line {number}"
+            value = check_prediction(task, value, where=where)
+            if task.type == "token_classification":
+                words = len(rows[number - 1][task.text_fields[0]])
+                if len(value) != words:
+                    raise UserError(
+                        "scoring.bad_predictions",
+                        f"The prediction at {where} has {len(value)} tags for "
+                        f"{words} words.",
+                    )
+            out.append(value)
     if len(out) != len(rows):
         raise UserError(
             "scoring.bad_predictions",

@@ -25,7 +25,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from tasks.errors import UserError
 from tasks.metrics import compute
 from tasks.predictions import check_prediction
-from tasks.specs import SuiteSpec, TaskSpec
+from tasks.specs import SCORE_RULES, SuiteSpec, TaskSpec
+from tasks.tagging import TOKEN_CLASSIFICATION, tag_names
 
 
 def scored_splits(task: TaskSpec) -> tuple[str, ...]:
@@ -115,11 +116,27 @@ def score_predictions(
                 f"{task.name} {split}: {len(preds)} predictions for {len(refs)} rows",
             )
         _check_predictions(task, split, preds)
+        if task.type == TOKEN_CLASSIFICATION:
+            preds, refs = _as_tags(task, split, preds, refs)
         if task.group_field is not None:
             preds, refs = _per_group(task, split, preds, refs, groups)
         for metric in task.metrics:
             scores[score_key(task, metric, split)] = compute(metric, preds, refs)
     return scores
+
+
+def _as_tags(
+    task: TaskSpec, split: str, preds: Sequence, refs: Sequence
+) -> tuple[list[list[str]], list[list[str]]]:
+    """Token tasks' tag indices as tag names (what seqeval reads), each
+    sentence's predictions as many as its words."""
+    for i, (pred, ref) in enumerate(zip(preds, refs, strict=True)):
+        if len(pred) != len(ref):
+            raise UserError(
+                "scoring.length_mismatch",
+                f"{task.name} {split} row {i}: {len(pred)} tags for {len(ref)} words",
+            )
+    return tag_names(task, preds), tag_names(task, refs)
 
 
 def _per_group(
@@ -179,7 +196,7 @@ def suite_score(
     tasks sharing a ``predict_with`` model (AdvGLUE's MNLI-m and -mm), see
     :func:`_mean_per_model`.
     """
-    if suite.score_rule not in ("mean_of_task_means", "advglue_mean"):
+    if suite.score_rule not in SCORE_RULES:
         raise ValueError(f"unknown score rule {suite.score_rule!r}")
     counted = suite.scored_tasks
     if tasks is not None:
@@ -195,6 +212,8 @@ def suite_score(
         return None
     if suite.score_rule == "advglue_mean":
         return _mean_per_model(counted, values)
+    if suite.score_rule == "mean_of_group_means":
+        return _mean_per_group(suite, counted, values)
     given = suite.score_rule_options.get("weights", {})
     weights = [float(given.get(task.key, 1.0)) for task in counted]
     return sum(w * v for w, v in zip(weights, values, strict=True)) / sum(weights)
@@ -210,6 +229,27 @@ def _mean_per_model(tasks: Sequence[TaskSpec], values: Sequence[float]) -> float
     groups: dict[str, list[float]] = {}
     for task, value in zip(tasks, values, strict=True):
         groups.setdefault(task.predict_with or task.name, []).append(value)
+    means = [sum(group) / len(group) for group in groups.values()]
+    return sum(means) / len(means)
+
+
+def _mean_per_group(
+    suite: SuiteSpec, tasks: Sequence[TaskSpec], values: Sequence[float]
+) -> float:
+    """BLURB's rule: the mean within each group of tasks (its task types: NER,
+    PICO, relation extraction, sentence similarity, document classification,
+    question answering), then the mean of the groups' means.
+
+    A group none of whose tasks is counted (``tasks`` narrowed) is left out.
+    """
+    group_of = {
+        key: group
+        for group, keys in suite.score_rule_options["groups"].items()
+        for key in keys
+    }
+    groups: dict[str, list[float]] = {}
+    for task, value in zip(tasks, values, strict=True):
+        groups.setdefault(group_of[task.key], []).append(value)
     means = [sum(group) / len(group) for group in groups.values()]
     return sum(means) / len(means)
 

@@ -39,6 +39,7 @@ _SUITE_OPTIONAL = {"score_rule_options": dict, "deviations": list}
 SCORE_RULE_OPTIONS: dict[str, dict[str, type]] = {
     "mean_of_task_means": {"weights": dict},
     "advglue_mean": {},
+    "mean_of_group_means": {"groups": dict},
 }
 # Suite names and task keys are parts of URLs and storage paths.
 NAME_RE = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}")
@@ -143,6 +144,12 @@ def parse_suite(
         task=None,
         at=at,
     )
+    if suite["score_rule"] == "mean_of_group_means" and "groups" not in options:
+        raise fail(
+            "catalogue.missing_key",
+            "mean_of_group_means needs score_rule_options.groups",
+            "score_rule_options",
+        )
     if not data["tasks"]:
         raise CatalogueError(
             "catalogue.no_tasks",
@@ -156,7 +163,10 @@ def parse_suite(
 def check_score_rule_options(
     options: dict[str, Any], tasks: tuple[TaskSpec, ...], *, source: str
 ) -> None:
-    """``weights``: a positive number per task key; keys must be the suite's."""
+    """``weights``: a positive number per task key; keys must be the suite's.
+    ``groups`` (``mean_of_group_means``): group name -> task keys, every task
+    that counts in the score in exactly one group."""
+    _check_groups(options, tasks, source=source)
     weights = options.get("weights", {})
     at = ("suite", "score_rule_options", "weights")
     keys = [task.key for task in tasks]
@@ -178,6 +188,36 @@ def check_score_rule_options(
                 table=at,
                 key=key,
             )
+
+
+def _check_groups(
+    options: dict[str, Any], tasks: tuple[TaskSpec, ...], *, source: str
+) -> None:
+    """The groups of ``mean_of_group_means``: each scored task in one group."""
+    if "groups" not in options:
+        return
+    at = ("suite", "score_rule_options", "groups")
+
+    def fail(message: str, key: str | None = None) -> CatalogueError:
+        return CatalogueError(
+            "catalogue.invalid_groups", message, file=source, table=at, key=key
+        )
+
+    keys = [task.key for task in tasks]
+    scored = {task.key for task in tasks if task.in_suite_score}
+    seen: dict[str, str] = {}
+    for group, members in options["groups"].items():
+        if not isinstance(members, list) or not members:
+            raise fail(f"group {group!r} must list task keys", group)
+        for key in members:
+            if key not in keys:
+                raise fail(f"group {group!r} names unknown task {key!r}", group)
+            if key in seen:
+                raise fail(f"task {key!r} is in groups {seen[key]!r} and {group!r}")
+            seen[key] = group
+    left = sorted(scored - set(seen))
+    if left:
+        raise fail(f"scored tasks in no group: {', '.join(left)}")
 
 
 def build_suite(

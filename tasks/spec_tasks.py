@@ -103,6 +103,12 @@ def _check_basics(key: str, table: Any, *, source: str) -> tuple[str, ...]:
             "'idx' and 'label' are reserved names",
             "text_fields",
         )
+    if table["type"] == "token_classification" and len(text_fields) != 1:
+        raise fail(
+            "catalogue.invalid_text_fields",
+            "a token_classification task has one text field: the list of words",
+            "text_fields",
+        )
     return text_fields
 
 
@@ -175,7 +181,11 @@ def parse_task(suite: str, key: str, table: Any, *, source: str) -> TaskSpec:
 def _labels(table: dict[str, Any], *, source: str, key: str) -> tuple[str, ...] | None:
     """A classifier's label names (two or more); a regression task has none."""
     at = ("tasks", key)
-    if table["type"] in ("classification", "multilabel_classification"):
+    if table["type"] in (
+        "classification",
+        "multilabel_classification",
+        "token_classification",
+    ):
         if "labels" not in table:
             raise CatalogueError(
                 "catalogue.missing_key",

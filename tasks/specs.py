@@ -17,8 +17,18 @@ CATALOGUE_DIR = Path(__file__).parent / "catalogue"
 
 # "multilabel_classification": each row's label is a sorted list of distinct
 # class indices (BLURB's HoC); predictions are lists of class indices too.
-TASK_TYPES = ("classification", "regression", "multilabel_classification")
-SCORE_RULES = ("mean_of_task_means", "advglue_mean")
+# "token_classification": one text field holding a list of words; each row's label
+# is one tag index per word (``labels`` is the tag set), predictions likewise
+# (tasks/tagging.py; BLURB's NER and PICO sets).
+TASK_TYPES = (
+    "classification",
+    "regression",
+    "multilabel_classification",
+    "token_classification",
+)
+# "mean_of_group_means": the mean within each group of tasks, then the mean of the
+# groups (BLURB: one group per task type), groups in score_rule_options.groups.
+SCORE_RULES = ("mean_of_task_means", "advglue_mean", "mean_of_group_means")
 # Task-supplied input vocabularies (tasks/vocab.py): the runner encodes the rows with
 # these instead of the submitted model's tokenizer (LRA architecture submissions).
 VOCABULARIES = ("listops", "bytes", "pixels")

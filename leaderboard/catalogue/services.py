@@ -31,6 +31,7 @@ from tasks.preview import dataset_preview
 from tasks.scoring import row_groups
 from tasks.spec_files import default_catalogue
 from tasks.specs import TaskSpec
+from tasks.tagging import TOKEN_CLASSIFICATION, download_row, mention_counts
 
 log = logging.getLogger("glew.catalogue")
 
@@ -97,6 +98,11 @@ def _datasheet(spec: TaskSpec, dataset: Dataset, source: str) -> dict:
         "task_version": spec.version,
         **_fidelity(spec),
         "split_sizes": split_size_report(dataset),
+        **(
+            {"mentions": mention_counts(spec, dict(dataset.splits))}
+            if spec.type == TOKEN_CLASSIFICATION
+            else {}
+        ),
     }
 
 
@@ -243,6 +249,8 @@ def dataset_version_archive(*, version: DatasetVersion) -> bytes:
             rows = dataset_rows(version, split)
             if split in hidden:
                 rows = [{k: v for k, v in row.items() if k != "label"} for row in rows]
+            if spec.type == TOKEN_CLASSIFICATION:
+                rows = [download_row(spec, row) for row in rows]
             counts[split] = len(rows)
             jsonl = "".join(
                 json.dumps(row, ensure_ascii=False, sort_keys=True) + "\n"
@@ -289,7 +297,13 @@ def _download_readme(spec: TaskSpec, version: DatasetVersion, hidden: set[str]) 
         f"- Labels: {', '.join(spec.labels) if spec.labels else 'a number'}\n"
         f"- Metrics: {', '.join(spec.metrics)}\n"
         f"- Splits withheld without labels: {withheld}\n\n"
-        "Each split is given as JSONL and as parquet with the same rows. Labels of\n"
+        + (
+            "- Token task: each row's `tokens` (the words) and `tags` (one tag name "
+            "per word)\n"
+            if spec.type == TOKEN_CLASSIFICATION
+            else ""
+        )
+        + "Each split is given as JSONL and as parquet with the same rows. Labels of\n"
         "the evaluation split are kept by the platform, which scores submissions on\n"
         "them.\n"
         "See datasheet.json for counts, label distribution and source.\n"

@@ -45,5 +45,7 @@ for _name, _module in {
     "blurb_tsv": "blurb",
     "blurb_hoc": "blurb_hoc",
     "datasets_files": "datasets_files",
+    # Token-level tasks: CoNLL-style word-per-line files (BLURB NER and PICO).
+    "conll": "conll",
 }.items():
     IMPORTERS.add_lazy(_name, f"tasks.importers.{_module}:IMPORTER")

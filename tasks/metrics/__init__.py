@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from tasks.metrics import classification, regression
+from tasks.metrics import classification, regression, tokens
 from tasks.names import Registry
 
 
@@ -53,6 +53,20 @@ for _name, _fn, _higher, _text in [
         classification.micro_f1_excluding_negative,
         True,
         "Micro F1 over the positive classes; class 0 is the negative class.",
+    ),
+    (
+        "entity_f1",
+        tokens.entity_f1,
+        True,
+        "Entity-level micro F1 (seqeval, default mode): exact span and type.",
+    ),
+    ("entity_precision", tokens.entity_precision, True, "Entity-level precision."),
+    ("entity_recall", tokens.entity_recall, True, "Entity-level recall."),
+    (
+        "token_macro_f1",
+        tokens.token_macro_f1,
+        True,
+        "Per-word F1 of each tag but O, averaged (BLURB's PICO metric).",
     ),
 ]:
     METRICS.add(_name, Metric(_name, _fn, _higher, _text))

@@ -82,7 +82,7 @@ def test_deviations_reach_the_suite_and_task_descriptions(monkeypatch):
     row = Suite.objects.get(slug="blurb")
     assert row.description.startswith(suite.description)
     assert row.description.endswith(
-        "Differs from the published benchmark: Suite note. BIOSSES: Task note."
+        "Differs from the published benchmark: Suite note. BC5-chem: Task note."
     )
     assert Task.objects.get(name=first.name).description.endswith(
         "Differs from the published benchmark: Task note."

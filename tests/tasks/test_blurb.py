@@ -365,7 +365,14 @@ def test_pubmedqa_parquet_layout_joins_context_passages(tmp_path):
     assert dataset.label_distribution()["test"] == {"yes": 1, "no": 0, "maybe": 1}
 
 
-def test_blurb_score_is_the_mean_of_four_tasks():
+def test_blurb_score_averages_within_each_task_type_first():
+    """BLURB (Gu et al., 2021, section 3.3): the mean within each of the six task
+    types, then their mean; tasks/test_conll.py has a worked example."""
     blurb = get_suite("blurb")
-    scores = {t.name: 0.2 * (i + 1) for i, t in enumerate(blurb.tasks)}
-    assert suite_score(blurb, scores) == pytest.approx(0.5)
+    groups = blurb.score_rule_options["groups"]
+    scores = {}
+    for number, keys in enumerate(groups.values()):
+        for key in keys:
+            scores[f"blurb/{key}"] = 0.1 * (number + 1)
+    assert len(scores) == 13
+    assert suite_score(blurb, scores) == pytest.approx(0.35)
