@@ -4,14 +4,16 @@ from django.core.management.base import BaseCommand, CommandError
 
 from leaderboard.catalogue.services import catalogue_sync, dataset_version_store
 from tasks.errors import GlewError
-from tasks.importers.loading import load_suite, load_task
+from tasks.importers.loading import load_task, scan_suite
 
 
 class Command(BaseCommand):
     help = (
         "Import a task's data from its original release files: "
         "import_task glue/sst2 PATH (a task folder or a suite root), or "
-        "import_task glue PATH to import every task of the suite found under PATH."
+        "import_task glue PATH to import every task of the suite found under PATH "
+        "(a task folder that cannot be read is reported and left out; the others "
+        "are imported, and the command then fails naming it)."
     )
 
     def add_arguments(self, parser):
@@ -26,20 +28,33 @@ class Command(BaseCommand):
     def handle(self, *args, target: str, path: Path, format: str | None, **options):
         catalogue_sync()
         try:
-            if "/" in target:
-                datasets = [load_task(target, path, format=format)]
-            else:
-                datasets = load_suite(target, path)
-            for dataset in datasets:
+            names = [target] if "/" in target else self._found(target, path)
+        except GlewError as error:
+            raise CommandError(error.message) from None
+        failed = []
+        for name in names:
+            try:
+                dataset = load_task(name, path, format=format)
                 version, created = dataset_version_store(
                     dataset=dataset, source=str(path)
                 )
-                counts = ", ".join(
-                    f"{k} {v}" for k, v in sorted(version.counts.items())
-                )
-                state = "imported" if created else "unchanged (already imported)"
-                self.stdout.write(
-                    f"{dataset.task.name}: {state} {version.sha256[:12]} ({counts})"
-                )
-        except GlewError as error:
-            raise CommandError(error.message) from None
+            except GlewError as error:
+                if len(names) == 1:
+                    raise CommandError(error.message) from None
+                failed.append(name)
+                self.stderr.write(f"{name}: not imported: {error.message}")
+                continue
+            counts = ", ".join(f"{k} {v}" for k, v in sorted(version.counts.items()))
+            state = "imported" if created else "unchanged (already imported)"
+            self.stdout.write(f"{name}: {state} {version.sha256[:12]} ({counts})")
+        if failed:
+            raise CommandError(f"not imported: {', '.join(failed)} (see above)")
+
+    def _found(self, suite: str, path: Path) -> list[str]:
+        """The suite's tasks whose folders are under ``path`` (none is an error)."""
+        scan = scan_suite(suite, path)
+        if not scan.found:
+            raise CommandError(f"no task folder of suite {suite!r} in {path}")
+        if scan.missing:
+            self.stdout.write(f"{suite}: no folder for {', '.join(scan.missing)}")
+        return list(scan.found)
