@@ -24,7 +24,7 @@ import random
 import sys
 import time
 import traceback
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -85,13 +85,14 @@ def run_job(spec: JobSpec, tracker: Tracker) -> dict[str, Any]:
     """
     import transformers
 
-    from runners import measure
+    from runners import distributed, measure
 
     seed = int(spec.seed)
     transformers.utils.logging.disable_progress_bar()
     determinism = measure.configure_determinism(seed, tracker.device)
     with tracker.timed("load"):
         loaded = load(spec, tracker)
+    tracker.parallel = distributed.plan(loaded.model, tracker.device)
     counts = measure.parameter_counts(loaded.model)
     energy = measure.EnergyMeter(tracker.device)
     stats = train(loaded, seed=seed, tracker=tracker)
@@ -292,6 +293,7 @@ def measurements(
         "attention_implementation": measure.attention_implementation(loaded.model),
         **training.kernel_measurements(tracker),
         "determinism": determinism,
+        "parallel": tracker.parallel.record(),
         "versions": measure.versions(),
         "hardware": measure.hardware(tracker.device),
         "measurement_method": measure.METHODS,
@@ -324,6 +326,23 @@ def establish_numerics(spec: JobSpec) -> Numerics:
         raise PlatformError(exc.code, exc.message) from exc
 
 
+def join_processes(spec: JobSpec, tracker: Tracker) -> JobSpec:
+    """Under torchrun, join the other processes (runners.distributed) on this
+    rank's device; every rank but 0 writes its outputs to a scratch folder and
+    prints no progress, so the job folder gets one set of files and lines."""
+    from runners import distributed
+
+    joined = distributed.start(tracker.device.type)
+    tracker.device = distributed.device_for(tracker.device)
+    if joined is None or joined[0] == 0:
+        return spec
+    import tempfile
+
+    sys.stdout = open(os.devnull, "w")  # for the rest of the process's life
+    scratch = tempfile.mkdtemp(prefix=f"rank{joined[0]}-")
+    return replace(spec, output_dir=scratch)
+
+
 def _fail(code: str, message: str, exit_code: int) -> int:
     """Print the traceback, then the one line the worker parses, and give the exit."""
     traceback.print_exc(file=sys.stderr)
@@ -346,7 +365,7 @@ def main(argv: list[str] | None = None) -> int:
         # Imported here so the offline settings above are in place first.
         import torch
 
-        from runners import training
+        from runners import distributed, training
 
         tracker = training.Tracker(device=torch.device("cpu"))
         tracker.stage_seconds["start"] = started
@@ -355,10 +374,12 @@ def main(argv: list[str] | None = None) -> int:
             tracker.numerics = establish_numerics(spec)
         tracker.device = torch.device(tracker.numerics.device)
         tracker.precision = tracker.numerics.precision
+        spec = join_processes(spec, tracker)
         result = run_job(spec, tracker)
         measurements_file(spec.output_dir).write_text(
             json.dumps(result, indent=2) + "\n", encoding="utf-8"
         )
+        distributed.finish()
         return 0
     except GlewError as exc:
         oom = exc.code == OUT_OF_MEMORY_CODE

@@ -42,6 +42,8 @@ MEASUREMENT_KEYS: frozenset[str] = frozenset(
         "execution_path",
         "padding_waste",
         "determinism",
+        # How the run was laid out over processes (runners.distributed).
+        "parallel",
         "versions",
         "hardware",
         "measurement_method",

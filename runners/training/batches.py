@@ -13,6 +13,7 @@ import torch
 from transformers import PreTrainedModel
 
 from kernels import batching, packed
+from runners import distributed
 from runners.training.encoding import PAIR_PREFIX, Encoding, row_length
 from runners.training.models import is_multi_label
 from runners.training.tracking import Tracker, autocast
@@ -57,7 +58,8 @@ def forward(
     Both paths give the same logits within float tolerance; the tracker records
     which one ran and how many tokens it computed.
     """
-    use_packed = packed.supports_packed(model)
+    # A sharded model gathers its layers' weights in their own forward.
+    use_packed = packed.supports_packed(model) and not distributed.is_sharded(model)
     tracker.execution_path = packed.PACKED_PATH if use_packed else packed.PADDED_PATH
     for tower in ("", PAIR_PREFIX):
         if tower + "input_ids" in encodings[0]:

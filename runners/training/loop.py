@@ -17,6 +17,7 @@ import torch
 from transformers import PreTrainedModel
 
 from kernels import batching, packed
+from runners import distributed
 from runners.training.batches import forward
 from runners.training.encoding import Encoding, row_length
 from runners.training.models import is_multi_label
@@ -212,7 +213,7 @@ def train(
     total = total_steps(recipe, lengths, step_rows)
     if not encodings or total <= 0:
         return {"train_seconds": 0.0, "train_examples": 0, "train_steps": 0}
-    optimizer, scheduler = _prepare(model, recipe, total)
+    optimizer, scheduler = _prepare(model, recipe, total, tracker.parallel)
     float_labels = model.config.num_labels == 1 or is_multi_label(model)
     label_dtype = torch.float32 if float_labels else torch.long
     epoch = 0
@@ -232,18 +233,16 @@ def train(
             if step >= total:
                 break
             tracker.batch = step + 1
-            step_loss = 0.0
-            for micro in range(0, len(step_ids), batch_size):
-                ids = step_ids[micro : micro + batch_size]
-                step_loss += _backward(
-                    model,
-                    [encodings[i] for i in ids],
-                    torch.tensor([labels[i] for i in ids], dtype=label_dtype),
-                    share=len(ids) / len(step_ids),
-                    pad_id=pad_id,
-                    padding_side=padding_side,
-                    tracker=tracker,
-                )
+            step_loss = _gradients(
+                model,
+                [encodings[i] for i in step_ids],
+                [labels[i] for i in step_ids],
+                batch_size=batch_size,
+                label_dtype=label_dtype,
+                pad_id=pad_id,
+                padding_side=padding_side,
+                tracker=tracker,
+            )
             clip_gradients(model, recipe)
             optimizer.step()
             scheduler.step()
@@ -261,10 +260,16 @@ def train(
 
 
 def _prepare(
-    model: torch.nn.Module, recipe: dict[str, Any], total: int
+    model: torch.nn.Module,
+    recipe: dict[str, Any],
+    total: int,
+    parallel: distributed.Parallel,
 ) -> tuple[torch.optim.AdamW, torch.optim.lr_scheduler.LambdaLR]:
-    """Apply the recipe's stability knobs, then its optimizer and schedule."""
+    """Apply the recipe's stability knobs, shard the model if the run's layout says
+    so (after re-initialising, before the optimizer sees the parameters), then the
+    recipe's optimizer and schedule."""
     apply_stability(model, recipe)
+    distributed.shard(model, parallel)
     optimizer = make_optimizer(
         model,
         recipe["learning_rate"],
@@ -275,6 +280,39 @@ def _prepare(
     return optimizer, torch.optim.lr_scheduler.LambdaLR(
         optimizer, schedule(recipe, total)
     )
+
+
+def _gradients(
+    model: PreTrainedModel,
+    encodings: list[Encoding],
+    labels: list,
+    *,
+    batch_size: int,
+    label_dtype: torch.dtype,
+    pad_id: int,
+    padding_side: str,
+    tracker: Tracker,
+) -> float:
+    """One optimizer step's gradients from its rows, in micro-batches of
+    ``batch_size``; returns the step's loss. Under torchrun each process takes
+    its share of every micro-batch and the gradients and loss are summed over
+    the processes (runners.distributed); alone, it takes all of them."""
+    step_loss = 0.0
+    for micro in range(0, len(encodings), batch_size):
+        ids, counts = distributed.rows_of_rank(
+            range(micro, min(micro + batch_size, len(encodings))), tracker.parallel
+        )
+        step_loss += _backward(
+            model,
+            [encodings[i] for i in ids],
+            torch.tensor([labels[i] for i in ids], dtype=label_dtype),
+            share=len(ids) / len(encodings) if counts else 0.0,
+            pad_id=pad_id,
+            padding_side=padding_side,
+            tracker=tracker,
+        )
+    distributed.sum_gradients(model, tracker.parallel)
+    return distributed.sum_loss(step_loss, tracker.parallel, tracker.device)
 
 
 def _backward(
@@ -298,7 +336,7 @@ def _backward(
     )
     loss = packed.sequence_loss(model, logits.float(), target.to(tracker.device))
     loss = loss * share
-    loss.backward()
+    (loss * distributed.loss_scale(tracker.parallel)).backward()
     return loss.item()
 
 

@@ -23,6 +23,7 @@ from kernels import precision
 from kernels.accounting import PaddingCounter
 from kernels.numerics import Numerics
 from runners.contract import OUT_OF_MEMORY_CODE, format_progress
+from runners.distributed import SINGLE, Parallel
 from tasks.errors import PlatformError
 
 _CPU_OOM_MARKERS = ("can't allocate memory", "not enough memory")
@@ -53,6 +54,8 @@ class Tracker:
     # Wall seconds per stage of the job (load, encode, train, predict, ...), so
     # an evaluation can show where its time went.
     stage_seconds: dict[str, float] = field(default_factory=dict)
+    # How the run is laid out over processes (runners.distributed); one by default.
+    parallel: Parallel = SINGLE
 
     @contextlib.contextmanager
     def timed(self, stage: str) -> Iterator[None]:

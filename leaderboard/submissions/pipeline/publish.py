@@ -234,6 +234,8 @@ def manifest_for(*, evaluation: Evaluation, measurements: dict) -> dict:
         "hardware": measurements.get("hardware", {}),
         "platform_commit": platform_commit(),
         "determinism": measurements.get("determinism"),
+        # One process, data-parallel or fully sharded, and why (runners.distributed).
+        "parallel": measurements.get("parallel"),
         "batch_invariant": measurements.get("batch_invariant"),
         "batch_invariance": measurements.get("batch_invariance"),
         "execution_path": measurements.get("execution_path"),

@@ -1,0 +1,134 @@
+"""Fine-tuning over two processes (torchrun, gloo on the CPU) gives what one gives.
+
+The same job runs as one process and as two, data-parallel and fully sharded: the
+loss curve (every progress line) and the predictions agree within float tolerance,
+and the run records its layout. The job is a regression (STS-B-like), so the
+predictions are numbers to compare, not labels that a small drift would not move.
+The tiny model has dropout off, since each process draws its own masks; with
+dropout the layouts agree as two seeds do.
+"""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from runners.distributed import Parallel, choose_strategy, rows_of_rank
+from runners.recipes import get_recipe
+from tests.fixtures.jobs import (
+    progress_lines,
+    read_measurements,
+    read_predictions,
+    write_sentiment_job,
+)
+from tests.fixtures.tiny_model import FIXTURE_TEXTS, build_tiny_model
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def test_a_model_that_fits_one_device_is_data_parallel():
+    strategy, reason = choose_strategy(
+        params=110_000_000, world_size=8, device_memory_bytes=80 * 10**9
+    )
+    assert strategy == "ddp" and "fits one device" in reason
+
+
+def test_a_model_whose_training_state_does_not_fit_is_sharded():
+    strategy, reason = choose_strategy(
+        params=7_000_000_000, world_size=8, device_memory_bytes=80 * 10**9
+    )
+    assert strategy == "fsdp" and "sharded over 8" in reason
+
+
+def test_one_process_is_single_and_unknown_memory_is_assumed_to_fit():
+    assert choose_strategy(params=10**12, world_size=1, device_memory_bytes=1)[0] == (
+        "single"
+    )
+    assert choose_strategy(params=10**9, world_size=2, device_memory_bytes=None)[0] == (
+        "ddp"
+    )
+
+
+def test_rows_are_dealt_out_and_a_process_without_rows_runs_one_at_weight_zero():
+    first = Parallel(strategy="ddp", world_size=2, rank=0)
+    second = Parallel(strategy="ddp", world_size=2, rank=1)
+    assert rows_of_rank([4, 5, 6], first) == ([4, 6], True)
+    assert rows_of_rank([4, 5, 6], second) == ([5], True)
+    assert rows_of_rank([4], second) == ([4], False)
+
+
+@pytest.fixture(scope="module")
+def model_without_dropout(tmp_path_factory) -> Path:
+    folder = build_tiny_model(
+        tmp_path_factory.mktemp("nodrop"), FIXTURE_TEXTS, num_labels=1
+    )
+    config = json.loads((folder / "config.json").read_text())
+    config.update(hidden_dropout_prob=0.0, attention_probs_dropout_prob=0.0)
+    (folder / "config.json").write_text(json.dumps(config))
+    return folder
+
+
+def run_job(job: Path, model: Path, processes: int, strategy: str = "") -> str:
+    smoke = get_recipe("smoke", task_name="glue/stsb", task_type="regression")
+    recipe = smoke.to_dict() | {
+        "max_steps": 20,
+        "batch_size": 8,
+        "learning_rate": 1e-3,
+        "eval_batch_size": 4,
+    }
+    spec = write_sentiment_job(job, model, task_type="regression", recipe=recipe)
+    launcher = (
+        ["-m", "torch.distributed.run", "--standalone", f"--nproc-per-node={processes}"]
+        if processes > 1
+        else []
+    )
+    env = {**os.environ, "PYTHONPATH": str(REPO), "GLEW_PARALLEL_STRATEGY": strategy}
+    done = subprocess.run(
+        [sys.executable, *launcher, "-m", "runners.execute", str(spec)],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=job,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    return done.stdout
+
+
+def train_losses(stdout: str) -> list[tuple[int, float]]:
+    return [
+        (line["step"], line["loss"])
+        for line in progress_lines(stdout)
+        if line["stage"] == "train"
+    ]
+
+
+def test_two_processes_give_the_loss_curve_and_predictions_of_one(
+    tmp_path, model_without_dropout
+):
+    alone = run_job(tmp_path / "one", model_without_dropout, 1)
+    reference = train_losses(alone)
+    assert [step for step, _ in reference] == [10, 20]
+    assert reference[-1][1] < reference[0][1]  # it learns
+    expected = read_predictions(tmp_path / "one", "validation")
+    assert read_measurements(tmp_path / "one")["parallel"]["strategy"] == "single"
+    for strategy in ("ddp", "fsdp"):
+        job = tmp_path / strategy
+        out = run_job(job, model_without_dropout, 2, strategy)
+        losses = train_losses(out)
+        # Rank 0 alone prints, so the curve has the single run's lines, once.
+        assert [step for step, _ in losses] == [10, 20], strategy
+        for (_, got), (_, want) in zip(losses, reference, strict=True):
+            assert got == pytest.approx(want, rel=1e-4, abs=1e-5), strategy
+        got = read_predictions(job, "validation")
+        assert [row["idx"] for row in got] == [row["idx"] for row in expected]
+        assert [row["prediction"] for row in got] == pytest.approx(
+            [row["prediction"] for row in expected], rel=1e-4, abs=1e-5
+        ), strategy
+        parallel = read_measurements(job)["parallel"]
+        assert parallel["strategy"] == strategy
+        assert parallel["world_size"] == 2 and parallel["backend"] == "gloo"
+        assert "forced" in parallel["reason"]
