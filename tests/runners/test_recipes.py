@@ -14,7 +14,8 @@ from tasks.errors import UserError
 
 SPEC_RECIPE_KEYS = {*REQUIRED_RECIPE_KEYS, "name", "gradient_accumulation_steps"}
 """What a recipe writes into a job spec: what the contract requires of it, plus its
-name and accumulation (warmup_steps only when a fixed recipe sets it)."""
+name and accumulation (warmup_steps only when a fixed recipe sets it, and
+max_train_tokens only when the recipe cuts at a token budget)."""
 
 
 def _get(name: str, task_name: str = "glue/sst2") -> Recipe:
@@ -127,7 +128,7 @@ def test_standard_recipe_runs_five_seeds_on_small_tasks(task_name: str) -> None:
 
 def test_to_dict_matches_the_spec_recipe_object() -> None:
     data = _get("quick").to_dict()
-    assert set(data) == SPEC_RECIPE_KEYS
+    assert set(data) == SPEC_RECIPE_KEYS | {"max_train_tokens"}
     assert data["version"] == "quick@5"
     assert data["max_steps"] is None
 
