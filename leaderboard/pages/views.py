@@ -30,6 +30,7 @@ from leaderboard.standings.cache import suite_board, suite_stamp
 from leaderboard.standings.cells import submission_cells
 from leaderboard.standings.charts import board_charts
 from leaderboard.standings.compare import compare_data
+from leaderboard.standings.confidence import METHOD as CONFIDENCE_METHOD
 from leaderboard.standings.efficiency import EFFICIENCY_COLUMNS
 from leaderboard.standings.exports import RANKING_RULE, board_csv, board_data
 from leaderboard.standings.rows import submission_standings
@@ -158,6 +159,7 @@ def _suite_leaderboard(request: HttpRequest, suite_obj) -> HttpResponse:
             "pages": max(1, -(-len(board.rows) // PAGE_SIZE)),
             "first_index": (page - 1) * PAGE_SIZE,
             "ranking_rule": RANKING_RULE,
+            "rank_confidence_method": CONFIDENCE_METHOD,
             "events": audit_events(suite=suite_obj, limit=30)
             if request.user.is_staff
             else None,

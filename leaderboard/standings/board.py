@@ -58,6 +58,12 @@ class BoardRow:
     tasks_counted: int | None = None
     tasks_in_suite: int = 0
     partial: bool = False
+    # {"position", "low", "high", "p_rank", "separable_from_next", "among",
+    #  "resamples", "level"} or {} (standings.confidence).
+    confidence: dict = field(default_factory=dict)
+    # This row and the one shown below it cannot be separated (both public, next
+    # to each other in the bootstrap's ranking): set by ``mark_inseparable``.
+    inseparable_from_next: bool = False
 
     @property
     def rank_order(self) -> float | None:
@@ -207,7 +213,21 @@ def _board_row(row: LeaderboardRow) -> BoardRow:
         tasks_counted=row.tasks_counted,
         tasks_in_suite=row.tasks_in_suite,
         partial=row.partial,
+        confidence=row.confidence,
     )
+
+
+def mark_inseparable(rows: list[BoardRow]) -> None:
+    """Mark each shown row that the bootstrap cannot separate from the row shown
+    right below it (the two must be neighbours in the public ranking)."""
+    for row, below in zip(rows, rows[1:], strict=False):
+        mine, theirs = row.confidence, below.confidence
+        row.inseparable_from_next = bool(
+            mine
+            and theirs
+            and mine.get("separable_from_next") is False
+            and theirs.get("position") == mine.get("position", 0) + 1
+        )
 
 
 def build_board(
@@ -239,6 +259,7 @@ def build_board(
     if direction not in ("asc", "desc"):
         direction = "asc" if better_of(sort) == "lower" else "desc"
     rows = sort_rows(rows, sort, direction)
+    mark_inseparable(rows)
     return Board(
         suite,
         tasks,

@@ -9,6 +9,7 @@ import csv
 import io
 
 from leaderboard.standings.board import Board, BoardRow
+from leaderboard.standings.confidence import METHOD
 from leaderboard.standings.efficiency import EFFICIENCY_COLUMNS, EFFICIENCY_KEYS
 
 
@@ -45,6 +46,10 @@ def row_data(row: BoardRow) -> dict:
         "device": row.device,
         "numerics": row.numerics,
         "pareto": dict(row.frontier),
+        # Bootstrap rank interval and P(rank) among public rows (None: not ranked
+        # there), and whether the row shown below cannot be separated from it.
+        "rank_confidence": row.confidence or None,
+        "inseparable_from_next": row.inseparable_from_next,
     }
 
 
@@ -70,6 +75,7 @@ def board_data(board: Board, *, limit: int | None = None, offset: int = 0) -> di
         # What every score on the board is over ("GLUE score over 6 of 9 tasks; ...").
         "coverage": board.coverage.as_data() if board.coverage else None,
         "ranking": RANKING_RULE,
+        "rank_confidence_method": METHOD,
         "sort": board.sort,
         "direction": board.direction,
         "columns": [
@@ -90,6 +96,7 @@ def board_csv(board: Board) -> str:
     header = ["rank", "submission", "name", "owner", "baseline", "recipe", "numerics"]
     header += ["score", "score_ci95_low", "score_ci95_high"]
     header += ["tasks_counted", "tasks_in_suite", "partial"]
+    header += ["rank_low", "rank_high", "p_rank", "inseparable_from_next"]
     for name in task_names:
         header += [f"{name} mean", f"{name} std", f"{name} seeds"]
         header += [f"{name} did_not_learn"]
@@ -116,6 +123,10 @@ def _csv_line(row: BoardRow, task_names: list[str]) -> list:
         "" if row.tasks_counted is None else row.tasks_counted,
         row.tasks_in_suite,
         int(row.partial),
+        row.confidence.get("low", ""),
+        row.confidence.get("high", ""),
+        _num(row.confidence.get("p_rank")),
+        int(row.inseparable_from_next),
     ]
     for name in task_names:
         cell = row.tasks.get(name)

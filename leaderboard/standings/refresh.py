@@ -14,7 +14,9 @@ from collections import defaultdict
 from django.db import transaction
 
 from leaderboard.catalogue.models import Suite, Task
+from leaderboard.standings.bootstrap import row_bootstrap
 from leaderboard.standings.cells import TaskCell, cell_to_json, cells_by_submission
+from leaderboard.standings.confidence import suite_rank_confidence_refresh
 from leaderboard.standings.efficiency import efficiency_by_submission
 from leaderboard.standings.scope import leaderboard_tasks
 from leaderboard.submissions.models import LeaderboardEntry, Result, Submission
@@ -60,7 +62,8 @@ def _entry_write(
     tasks: list[Task],
 ) -> LeaderboardEntry:
     """Store one row: its cells, the suite score over them (and over how many of
-    the suite's scored tasks: ``partial`` when fewer) and its efficiency."""
+    the suite's scored tasks: ``partial`` when fewer), its efficiency and its
+    bootstrap resamples (``bootstrap``)."""
     suite_spec = registry.get_suite(suite.slug)
     score = scoring.suite_score(
         suite_spec,
@@ -86,14 +89,24 @@ def _entry_write(
             "partial": counted is not None and counted < in_suite,
             "cells": {name: cell_to_json(cell) for name, cell in cells.items()},
             "efficiency": efficiency,
+            "bootstrap": row_bootstrap(
+                suite_spec=suite_spec,
+                submission=submission,
+                profile=profile,
+                tasks=tasks,
+            )
+            if score is not None
+            else [],
         },
     )
     return entry
 
 
 def leaderboard_refresh_for_task(*, task: Task, submission: Submission) -> None:
-    """After a result of ``submission`` on ``task`` changed: refresh its suite rows."""
+    """After a result of ``submission`` on ``task`` changed: refresh its suite rows
+    and the suite's rank confidence (``confidence``)."""
     leaderboard_entry_refresh(suite=task.suite, submission=submission)
+    suite_rank_confidence_refresh(suite=task.suite)
 
 
 @transaction.atomic
@@ -111,6 +124,7 @@ def leaderboard_refresh_suite(*, suite: Suite) -> int:
         refreshed += len(
             leaderboard_entry_refresh(suite=suite, submission=submission, tasks=tasks)
         )
+    suite_rank_confidence_refresh(suite=suite)
     return refreshed
 
 

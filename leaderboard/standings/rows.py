@@ -56,6 +56,8 @@ class LeaderboardRow:
     tasks_counted: int | None = None
     tasks_in_suite: int = 0
     partial: bool = False
+    # Rank interval and P(rank) among the public rows (standings.confidence).
+    confidence: dict = field(default_factory=dict)
 
 
 _FIELDS = (
@@ -74,6 +76,7 @@ _FIELDS = (
     "tasks_counted",
     "tasks_in_suite",
     "partial",
+    "rank_confidence",
 )
 
 RANK_GROUP = Case(
@@ -129,7 +132,7 @@ def _row(values: tuple, ranked_before: dict[bool, int]) -> LeaderboardRow:
     pk, name, username, sha256, baseline, recipe, visibility, created, profile = fields[
         :9
     ]
-    counted, in_suite, partial = fields[9:]
+    counted, in_suite, partial, confidence = fields[9:]
     rank = None
     if score is not None:
         ranked_before[partial] += 1
@@ -154,6 +157,7 @@ def _row(values: tuple, ranked_before: dict[bool, int]) -> LeaderboardRow:
         tasks_counted=counted,
         tasks_in_suite=in_suite,
         partial=partial,
+        confidence=confidence,
     )
 
 

@@ -182,6 +182,11 @@ class LeaderboardEntry(models.Model):
     # Efficiency summary over the row's results (medians; the maximum of peak
     # memory; fine-tune seconds summed over tasks): leaderboard.standings.efficiency.
     efficiency = models.JSONField(default=dict)
+    # The row's suite score under each of a fixed, seeded set of bootstrap
+    # resamples of evaluation examples and seeds (standings.bootstrap), and what
+    # they say of its rank among the public rows (standings.confidence).
+    bootstrap = models.JSONField(default=list, blank=True)
+    rank_confidence = models.JSONField(default=dict, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
