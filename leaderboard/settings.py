@@ -262,6 +262,10 @@ GLEW_QUEUES = {
     "cpu": os.environ.get("GLEW_CPU_QUEUE", "cpu"),
     "gpu": os.environ.get("GLEW_GPU_QUEUE", "gpu"),
 }
+# Processes one job runs as: one per device of this worker (a GPU worker's GPU
+# count), started by torchrun inside the sandbox past one (runners.distributed
+# chooses data-parallel or fully sharded from the model's size and the devices).
+GLEW_JOB_PROCESSES = int(os.environ.get("GLEW_JOB_PROCESSES", 1))
 # Development only: run jobs without bubblewrap. Logged loudly on every job.
 GLEW_ALLOW_UNSANDBOXED = _env_bool("GLEW_ALLOW_UNSANDBOXED", False)
 GLEW_SANDBOX_THREADS = int(os.environ.get("GLEW_SANDBOX_THREADS", os.cpu_count() or 1))

@@ -130,6 +130,10 @@ def start(device_type: str) -> tuple[int, int] | None:
 
     if device_type == "cuda":
         torch.cuda.set_device(int(os.environ.get("LOCAL_RANK", "0")))
+    # The processes share one machine, and the sandbox resolves no host names
+    # (gloo and nccl otherwise look up this host's to pick an interface).
+    os.environ.setdefault("GLOO_SOCKET_IFNAME", "lo")
+    os.environ.setdefault("NCCL_SOCKET_IFNAME", "lo")
     if not dist.is_initialized():
         dist.init_process_group(backend="nccl" if device_type == "cuda" else "gloo")
     return dist.get_rank(), dist.get_world_size()

@@ -39,6 +39,7 @@ from runners.sandbox.environment import (
     CODE_PACKAGES,
     CODE_ROOT,
     JOB_ROOT_ENV,
+    execute_argv,
     job_path,
     sandbox_python,
 )
@@ -60,6 +61,7 @@ __all__ = [
     "SandboxResult",
     "SandboxUnavailable",
     "check_sandbox_available",
+    "execute_argv",
     "job_path",
     "run_in_sandbox",
     "sandbox_python",

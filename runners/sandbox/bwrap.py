@@ -7,6 +7,7 @@ options as a real job, and the platform fails closed when it does not work.
 
 from __future__ import annotations
 
+import glob
 import os
 import shutil
 import subprocess
@@ -127,6 +128,8 @@ def bwrap_argv(
     if (job_dir / DATA_DIR).is_dir():
         args += ["--ro-bind", str(job_dir / DATA_DIR), inside_job(DATA_DIR)]
     args += ["--bind", str(job_dir / OUT_DIR), inside_job(OUT_DIR)]
+    for node in gpu_device_nodes():
+        args += ["--dev-bind", node, node]
     env = base_env(
         home=inside_job(OUT_DIR, HOME_DIR),
         pythonpath=CODE_ROOT,
@@ -140,6 +143,14 @@ def bwrap_argv(
     # (RAM-backed, unlimited) scratch space of its own.
     args += ["--remount-ro", "/", "--chdir", inside_job(OUT_DIR), "--", *argv]
     return args
+
+
+def gpu_device_nodes(pattern: str = "/dev/nvidia*") -> list[str]:
+    """The worker's NVIDIA device nodes (``nvidia0``..., ``nvidiactl``,
+    ``nvidia-uvm``), shown to the job as they are: ``--dev /dev`` alone has none,
+    and CUDA finds its GPUs through them (the driver's libraries are under
+    ``/usr``, already bound). None on a machine without NVIDIA GPUs."""
+    return sorted(glob.glob(pattern))
 
 
 def _find_bwrap() -> str | None:

@@ -53,6 +53,31 @@ def sandbox_python() -> str:
     return sys.executable
 
 
+def execute_argv(spec_path: str, processes: int = 1) -> list[str]:
+    """The command line of a job's program (``runners.execute``) in the sandbox: one
+    process, or ``processes`` started by torchrun (one per device; each joins the
+    others through ``runners.distributed``; the sandbox has its own network
+    namespace, so the fixed port is free). ``--no-python`` makes torchrun start
+    the same interpreter line for every process, so each keeps ``-s -P`` (no user
+    site, nothing from the working folder on the import path)."""
+    program = [sandbox_python(), "-s", "-P", "-m", "runners.execute", spec_path]
+    if processes <= 1:
+        return program
+    return [
+        *program[:3],
+        "-m",
+        "torch.distributed.run",
+        # One node, rendezvous on the sandbox's own loopback (it resolves no
+        # names: no /etc/hosts, its own host name).
+        "--nnodes=1",
+        "--master-addr=127.0.0.1",
+        "--master-port=29500",
+        f"--nproc-per-node={int(processes)}",
+        "--no-python",
+        *program,
+    ]
+
+
 def repo_root() -> Path:
     """The checkout that holds ``CODE_PACKAGES`` (this file is runners/sandbox/)."""
     return Path(__file__).resolve().parents[2]

@@ -1,6 +1,7 @@
 """Fine-tuning over two processes (torchrun, gloo on the CPU) gives what one gives.
 
-The same job runs as one process and as two, data-parallel and fully sharded: the
+The same job runs as one process and as two, data-parallel (launched as the worker
+launches it: torchrun inside the real bubblewrap sandbox) and fully sharded: the
 loss curve (every progress line) and the predictions agree within float tolerance,
 and the run records its layout. The job is a regression (STS-B-like), so the
 predictions are numbers to compare, not labels that a small drift would not move.
@@ -8,16 +9,30 @@ The tiny model has dropout off, since each process draws its own masks; with
 dropout the layouts agree as two seeds do.
 """
 
+import dataclasses
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
+from runners.contract import (
+    MODEL_DIR,
+    OUT_DIR,
+    SPEC_FILE,
+    JobData,
+    JobSpec,
+    data_file,
+    inside_job,
+)
 from runners.distributed import Parallel, choose_strategy, rows_of_rank
 from runners.recipes import get_recipe
+from runners.sandbox import SandboxLimits, execute_argv, run_in_sandbox
+from runners.sandbox.bwrap import gpu_device_nodes
+from tests.conftest import require_tool
 from tests.fixtures.jobs import (
     progress_lines,
     read_measurements,
@@ -60,6 +75,31 @@ def test_rows_are_dealt_out_and_a_process_without_rows_runs_one_at_weight_zero()
     assert rows_of_rank([4], second) == ([4], False)
 
 
+def test_past_one_process_the_program_is_started_by_torchrun_keeping_its_flags():
+    one = execute_argv("/job/spec.json")
+    assert one[1:] == ["-s", "-P", "-m", "runners.execute", "/job/spec.json"]
+    many = execute_argv("/job/spec.json", processes=8)
+    assert many[1:10] == [
+        "-s",
+        "-P",
+        "-m",
+        "torch.distributed.run",
+        "--nnodes=1",
+        "--master-addr=127.0.0.1",
+        "--master-port=29500",
+        "--nproc-per-node=8",
+        "--no-python",
+    ]
+    assert many[10:] == one
+
+
+def test_gpu_device_nodes_are_found_where_the_worker_has_them(tmp_path):
+    for name in ("nvidia0", "nvidia1", "nvidiactl", "null"):
+        (tmp_path / name).touch()
+    found = gpu_device_nodes(str(tmp_path / "nvidia*"))
+    assert [Path(node).name for node in found] == ["nvidia0", "nvidia1", "nvidiactl"]
+
+
 @pytest.fixture(scope="module")
 def model_without_dropout(tmp_path_factory) -> Path:
     folder = build_tiny_model(
@@ -71,7 +111,7 @@ def model_without_dropout(tmp_path_factory) -> Path:
     return folder
 
 
-def run_job(job: Path, model: Path, processes: int, strategy: str = "") -> str:
+def write_job(job: Path, model: Path) -> Path:
     smoke = get_recipe("smoke", task_name="glue/stsb", task_type="regression")
     recipe = smoke.to_dict() | {
         "max_steps": 20,
@@ -79,7 +119,48 @@ def run_job(job: Path, model: Path, processes: int, strategy: str = "") -> str:
         "learning_rate": 1e-3,
         "eval_batch_size": 4,
     }
-    spec = write_sentiment_job(job, model, task_type="regression", recipe=recipe)
+    return write_sentiment_job(job, model, task_type="regression", recipe=recipe)
+
+
+def run_sandboxed(job: Path, model: Path, processes: int) -> str:
+    """The job as a worker runs it: paths as the sandbox shows them, the program
+    started by the worker's command line, in bubblewrap."""
+    require_tool(
+        "sandbox",
+        shutil.which("bwrap") is not None,
+        "bubblewrap (bwrap) is not installed",
+        "scripts/system-packages test",
+    )
+    spec_path = write_job(job, model)
+    dataclasses.replace(
+        JobSpec.read(spec_path),
+        model_dir=inside_job(MODEL_DIR),
+        output_dir=inside_job(OUT_DIR),
+        data=JobData(
+            train=data_file("train"),
+            predict={"validation": data_file("validation")},
+        ),
+    ).write(spec_path)
+    shutil.copytree(model, job / MODEL_DIR, dirs_exist_ok=True)
+    lines: list[str] = []
+    result = run_in_sandbox(
+        job_dir=job,
+        argv=execute_argv(inside_job(SPEC_FILE), processes),
+        limits=SandboxLimits(
+            wall_seconds=300,
+            cpu_seconds=1200,
+            memory_bytes=16 * 1024**3,
+            max_file_bytes=1024**3,
+        ),
+        log_path=job.parent / f"{job.name}.log",
+        on_line=lines.append,
+    )
+    assert result.ok, result.log_tail
+    return "\n".join(lines)
+
+
+def run_job(job: Path, model: Path, processes: int, strategy: str = "") -> str:
+    spec = write_job(job, model)
     launcher = (
         ["-m", "torch.distributed.run", "--standalone", f"--nproc-per-node={processes}"]
         if processes > 1
@@ -117,7 +198,11 @@ def test_two_processes_give_the_loss_curve_and_predictions_of_one(
     assert read_measurements(tmp_path / "one")["parallel"]["strategy"] == "single"
     for strategy in ("ddp", "fsdp"):
         job = tmp_path / strategy
-        out = run_job(job, model_without_dropout, 2, strategy)
+        if strategy == "ddp":
+            # Chosen, not forced: the tiny model fits one CPU many times over.
+            out = run_sandboxed(job, model_without_dropout, 2)
+        else:
+            out = run_job(job, model_without_dropout, 2, strategy)
         losses = train_losses(out)
         # Rank 0 alone prints, so the curve has the single run's lines, once.
         assert [step for step, _ in losses] == [10, 20], strategy
@@ -131,4 +216,4 @@ def test_two_processes_give_the_loss_curve_and_predictions_of_one(
         parallel = read_measurements(job)["parallel"]
         assert parallel["strategy"] == strategy
         assert parallel["world_size"] == 2 and parallel["backend"] == "gloo"
-        assert "forced" in parallel["reason"]
+        assert ("forced" in parallel["reason"]) == (strategy == "fsdp")

@@ -18,8 +18,8 @@ from runners.contract import SPEC_FILE, inside_job, parse_progress
 from runners.sandbox import (
     SandboxLimits,
     check_sandbox_available,
+    execute_argv,
     run_in_sandbox,
-    sandbox_python,
 )
 
 log = logging.getLogger("glew.worker")
@@ -66,11 +66,8 @@ def job_run(
     log_path = job_dir.parent / f"{job_dir.name}.log"
     result = run_in_sandbox(
         job_dir=job_dir,
-        argv=[
-            sandbox_python(),
-            *("-s", "-P", "-m", "runners.execute"),
-            inside_job(SPEC_FILE),
-        ],
+        # One process per device of this worker (torchrun past one).
+        argv=execute_argv(inside_job(SPEC_FILE), settings.GLEW_JOB_PROCESSES),
         limits=limits,
         log_path=log_path,
         on_line=on_line,
