@@ -14,6 +14,9 @@ Schemes (the importer's ``scheme`` option):
   which BLURB's NER scoring uses) reads it as the start of a new mention, so the
   repair rule ``begin`` rewrites it to ``B`` of its type, which changes no score.
 - ``IO``: no ``B`` tags at all (EBM PICO's ``I-PAR``, ``I-INT``, ``I-OUT``).
+- ``UNIT``: every tag but ``O`` labels one word on its own, whatever its name
+  (NKJP POS's ``subst``, AspectEmo's ``a_plus_m``, punctuation restoration's
+  ``B-,``); ``O`` may be absent. LEPISZCZE's "unit" evaluation mode reads tags so.
 """
 
 from __future__ import annotations
@@ -23,7 +26,7 @@ from typing import Any
 
 TOKEN_CLASSIFICATION = "token_classification"
 """The task type (``tasks.specs.TASK_TYPES``)."""
-SCHEMES = ("BIO", "IO")
+SCHEMES = ("BIO", "IO", "UNIT")
 OUTSIDE = "O"
 
 
@@ -39,6 +42,8 @@ def tag_parts(tag: str) -> tuple[str, str]:
 
 def check_tag_set(tags: Sequence[str], scheme: str) -> None:
     """Raise ValueError unless every tag is ``O`` or a prefix the scheme has."""
+    if scheme == "UNIT":
+        return  # any names: each tag stands for itself
     allowed = {"BIO": ("B", "I"), "IO": ("I",)}[scheme]
     if OUTSIDE not in tags:
         raise ValueError(f"a {scheme} tag set needs the {OUTSIDE!r} tag")
@@ -79,13 +84,18 @@ def tag_names(task: Any, rows: Sequence[Sequence[int]]) -> list[list[str]]:
     return [[names[i] for i in row] for row in rows]
 
 
-def mentions(tags: Sequence[Sequence[str]]) -> int:
+def mentions(tags: Sequence[Sequence[str]], scheme: str = "BIO") -> int:
     """Mentions (entities) in tagged sentences, as seqeval's default mode finds
-    them: the number an entity-level F1 counts as references.
+    them: the number an entity-level F1 counts as references. Under ``UNIT``
+    every word not tagged ``O`` is one mention.
 
     >>> mentions([["B", "I", "O", "B"], ["O", "I-INT", "I-INT"]])
     3
+    >>> mentions([["subst", "O", "B-,"]], scheme="UNIT")
+    2
     """
+    if scheme == "UNIT":
+        return sum(tag != OUTSIDE for sentence in tags for tag in sentence)
     from seqeval.metrics.sequence_labeling import get_entities
 
     return sum(len(get_entities(list(sentence))) for sentence in tags)
@@ -93,8 +103,9 @@ def mentions(tags: Sequence[Sequence[str]]) -> int:
 
 def mention_counts(task: Any, splits: dict[str, list[dict[str, Any]]]) -> dict:
     """Per labelled split, its mentions (what BLURB's tables count)."""
+    scheme = getattr(task, "importer_options", {}).get("scheme", "BIO")
     return {
-        split: mentions(tag_names(task, [row["label"] for row in rows]))
+        split: mentions(tag_names(task, [row["label"] for row in rows]), scheme)
         for split, rows in splits.items()
         if rows and "label" in rows[0]
     }

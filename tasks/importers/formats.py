@@ -47,5 +47,8 @@ for _name, _module in {
     "datasets_files": "datasets_files",
     # Token-level tasks: CoNLL-style word-per-line files (BLURB NER and PICO).
     "conll": "conll",
+    # Tables as the Hugging Face Hub publishes them (LEPISZCZE): Parquet or JSON
+    # Lines per split, tags and labels as names or ClassLabel indices.
+    "hf_files": "hf_files",
 }.items():
     IMPORTERS.add_lazy(_name, f"tasks.importers.{_module}:IMPORTER")

@@ -60,6 +60,20 @@ for _name, _fn, _higher, _text in [
         True,
         "Entity-level micro F1 (seqeval, default mode): exact span and type.",
     ),
+    (
+        "entity_macro_f1",
+        tokens.entity_macro_f1,
+        True,
+        "Entity F1 per mention type (seqeval, default mode), averaged without "
+        "weights (LEPISZCZE's F1-macro for NER-style tasks).",
+    ),
+    (
+        "unit_macro_f1",
+        tokens.unit_macro_f1,
+        True,
+        "F1 per tag over single words, averaged without weights (LEPISZCZE's "
+        "F1-macro in its unit mode: POS, aspects, punctuation).",
+    ),
     ("entity_precision", tokens.entity_precision, True, "Entity-level precision."),
     ("entity_recall", tokens.entity_recall, True, "Entity-level recall."),
     (

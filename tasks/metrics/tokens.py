@@ -17,7 +17,7 @@ from tasks.metrics._checks import check_lengths
 Tags = Sequence[Sequence[str]]
 
 
-def _seqeval(name: str, predictions: Tags, references: Tags) -> float:
+def _seqeval(name: str, predictions: Tags, references: Tags, **options) -> float:
     from seqeval import metrics as seqeval
 
     check_lengths(predictions, references)
@@ -28,6 +28,7 @@ def _seqeval(name: str, predictions: Tags, references: Tags) -> float:
                 [list(r) for r in references],
                 [list(p) for p in predictions],
                 zero_division=0,
+                **options,
             )
         )
 
@@ -57,6 +58,45 @@ def entity_recall(predictions: Tags, references: Tags) -> float:
     1.0
     """
     return _seqeval("recall_score", predictions, references)
+
+
+def entity_macro_f1(predictions: Tags, references: Tags) -> float:
+    """Entity F1 per mention type (seqeval's default mode), averaged without
+    weights over the types seen in references or predictions.
+
+    >>> entity_macro_f1([["B-X", "O", "B-Y"]], [["B-X", "O", "O"]])
+    0.5
+    """
+    return _seqeval("f1_score", predictions, references, average="macro")
+
+
+def _as_units(tags: Tags) -> list[list[str]]:
+    """Each tag but ``O`` as a one-word BILOU mention (``U-<tag>``), unless every
+    tag already is one: what LEPISZCZE's unit mode scores."""
+    if all(tag[:2] == "U-" for row in tags for tag in row):
+        return [list(row) for row in tags]
+    return [[tag if tag == "O" else f"U-{tag}" for tag in row] for row in tags]
+
+
+def unit_macro_f1(predictions: Tags, references: Tags) -> float:
+    """LEPISZCZE's unit mode: F1 per tag over single words, macro-averaged over
+    the tags (but ``O``) seen in references or predictions; the same number as
+    :func:`token_macro_f1`, computed the way LEPISZCZE computes it.
+
+    >>> unit_macro_f1([["subst", "adj", "B-,"]], [["subst", "subst", "B-,"]])
+    0.5555555555555555
+    """
+    from seqeval.scheme import BILOU
+
+    check_lengths(predictions, references)
+    return _seqeval(
+        "f1_score",
+        _as_units(predictions),
+        _as_units(references),
+        average="macro",
+        mode="strict",
+        scheme=BILOU,
+    )
 
 
 def per_type_f1(predictions: Tags, references: Tags) -> dict[str, float]:
