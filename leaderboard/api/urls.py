@@ -1,7 +1,7 @@
 from django.urls import path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from leaderboard.api import curation, views
+from leaderboard.api import curation, snapshots, views
 
 urlpatterns = [
     path("auth/token", views.TokenView.as_view(), name="api-token"),
@@ -37,6 +37,21 @@ urlpatterns = [
         "leaderboards/<slug:suite>",
         views.LeaderboardView.as_view(),
         name="api-leaderboard",
+    ),
+    path(
+        "leaderboards/<slug:suite>/snapshots",
+        snapshots.SnapshotListView.as_view(),
+        name="api-snapshots",
+    ),
+    path(
+        "leaderboards/<slug:suite>/snapshots/<str:sha>",
+        snapshots.SnapshotDetailView.as_view(),
+        name="api-snapshot-detail",
+    ),
+    path(
+        "leaderboards/<slug:suite>/snapshots/<str:sha>/archive",
+        snapshots.SnapshotArchiveView.as_view(),
+        name="api-snapshot-archive",
     ),
     path("suites", views.SuiteListView.as_view(), name="api-suites"),
     path(

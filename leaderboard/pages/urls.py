@@ -2,11 +2,26 @@
 
 from django.urls import path
 
-from leaderboard.pages import curation, views
+from leaderboard.pages import curation, snapshots, views
 
 urlpatterns = [
     path("", views.home, name="home"),
     path("suites/<slug:suite>/", views.suite_leaderboard, name="suite-leaderboard"),
+    path(
+        "suites/<slug:suite>/snapshots/",
+        snapshots.snapshot_freeze,
+        name="snapshot-freeze",
+    ),
+    path(
+        "suites/<slug:suite>/snapshots/<str:sha>/",
+        snapshots.snapshot_detail,
+        name="snapshot-detail",
+    ),
+    path(
+        "suites/<slug:suite>/snapshots/<str:sha>/archive.zip",
+        snapshots.snapshot_archive,
+        name="snapshot-archive",
+    ),
     path("tasks/<slug:suite>/<slug:task>/", views.task_detail, name="task-detail"),
     path(
         "tasks/<slug:suite>/<slug:task>/download",

@@ -34,6 +34,7 @@ from leaderboard.standings.confidence import METHOD as CONFIDENCE_METHOD
 from leaderboard.standings.efficiency import EFFICIENCY_COLUMNS
 from leaderboard.standings.exports import RANKING_RULE, board_csv, board_data
 from leaderboard.standings.rows import submission_standings
+from leaderboard.standings.snapshots import snapshots_stamp, suite_snapshots
 from leaderboard.submissions import exports, intake, lifecycle, selectors
 from leaderboard.submissions.models import Evaluation
 from leaderboard.submissions.permissions import can_manage
@@ -109,7 +110,7 @@ def suite_leaderboard(request: HttpRequest, suite: str) -> HttpResponse:
     suite_obj = _or_404(suite_get, suite)
     return cached_anonymous(
         request,
-        stamps=[suite_stamp(suite_obj)],
+        stamps=[suite_stamp(suite_obj), snapshots_stamp(suite_obj)],
         build=lambda: _suite_leaderboard(request, suite_obj),
     )
 
@@ -160,6 +161,7 @@ def _suite_leaderboard(request: HttpRequest, suite_obj) -> HttpResponse:
             "first_index": (page - 1) * PAGE_SIZE,
             "ranking_rule": RANKING_RULE,
             "rank_confidence_method": CONFIDENCE_METHOD,
+            "snapshots": suite_snapshots(suite_obj),
             "events": audit_events(suite=suite_obj, limit=30)
             if request.user.is_staff
             else None,

@@ -11,6 +11,10 @@ package owns every step of that, one module per job:
   stored or a suite's data or task versions change.
 - ``rows``: reading those rows, with visibility applied.
 - ``stats``: standard errors, tied ranks, the Pareto frontier (pure functions).
+- ``bootstrap``: a row's suite score under seeded, paired resamples of examples
+  and seeds, computed at refresh; ``confidence``: the rank interval and P(rank)
+  each row gets from them.
+- ``snapshots`` (and ``models``): frozen, citable boards and what changed since.
 - ``board``: a suite's board as pages and the API show it (filters, sort, ranks).
 - ``cache``: built boards kept in memory, keyed by the suite's stamp.
 - ``exports``: the board as JSON and CSV.

@@ -1,7 +1,8 @@
-"""The standings as a Django app with no models, for one reason: to subscribe to the
-catalogue's ``suite_changed`` at start-up in every process (web, worker, management
-commands), so the catalogue needs no import of the leaderboard to keep its rows
-true. The rows themselves are ``submissions.LeaderboardEntry``.
+"""The standings as a Django app: to subscribe to the catalogue's ``suite_changed``
+at start-up in every process (web, worker, management commands), so the catalogue
+needs no import of the leaderboard to keep its rows true, and to hold the one
+model of its own, frozen snapshots (``models.LeaderboardSnapshot``). The rows
+themselves are ``submissions.LeaderboardEntry``.
 """
 
 from django.apps import AppConfig
