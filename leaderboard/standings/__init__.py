@@ -25,6 +25,8 @@ package owns every step of that, one module per job:
 The package imports ``leaderboard.catalogue``, ``leaderboard.submissions`` (models,
 visibility) and ``tasks``; none of them imports it, except the one call in
 ``submissions.lifecycle.evaluation_finish`` that refreshes rows after a result is
-stored. Catalogue changes reach it through ``catalogue.signals.suite_changed``,
-which ``apps.StandingsConfig.ready`` subscribes to.
+stored, and the one in ``submissions.intake.submission_set_visibility`` that
+re-ranks rank confidence among the public rows. Catalogue changes reach it
+through ``catalogue.signals.suite_changed``, which ``apps.StandingsConfig.ready``
+subscribes to.
 """

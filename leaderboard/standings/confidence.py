@@ -109,7 +109,8 @@ def rank_confidence(samples: np.ndarray, *, salt: tuple = ()) -> list[RankConfid
 
 
 def _ranked_public_entries(suite: Suite) -> list[LeaderboardEntry]:
-    """The public scored rows in board order, best row per model and profile."""
+    """The public scored rows in board order, best row per model and profile
+    (only what ranking needs is read: not cells nor efficiency)."""
     entries = (
         LeaderboardEntry.objects.filter(
             suite=suite,
@@ -117,6 +118,14 @@ def _ranked_public_entries(suite: Suite) -> list[LeaderboardEntry]:
             score__isnull=False,
         )
         .select_related("submission__archive")
+        .only(
+            "pk",
+            "score",
+            "partial",
+            "numerics",
+            "bootstrap",
+            "submission__archive__sha256",
+        )
         .order_by(
             RANK_GROUP, "-score", "-task_count", "submission__created_at", "numerics"
         )

@@ -24,6 +24,7 @@ from django.utils import timezone
 
 from leaderboard import ratelimit
 from leaderboard.catalogue.models import Task
+from leaderboard.standings.confidence import suite_rank_confidence_refresh
 from leaderboard.submissions import queueing
 from leaderboard.submissions.models import (
     Evaluation,
@@ -424,4 +425,7 @@ def submission_set_visibility(
     LeaderboardEntry.objects.filter(submission=submission).update(
         updated_at=timezone.now()
     )
+    # Rank intervals are among public rows: the suites it has rows on re-rank.
+    for suite in {entry.suite for entry in submission.entries.select_related("suite")}:
+        suite_rank_confidence_refresh(suite=suite)
     return submission

@@ -19,6 +19,7 @@ from leaderboard.standings.confidence import (
     rank_confidence,
     suite_rank_confidence_refresh,
 )
+from leaderboard.submissions import intake
 from leaderboard.submissions.models import LeaderboardEntry
 from tests.api.conftest import client_as
 from tests.factories import make_submission, model_variant, publish_run
@@ -122,10 +123,10 @@ def test_api_exports_and_page_show_rank_confidence(three_models):
     assert "≈ next" in page
 
 
-def test_private_rows_get_no_interval(users, three_models):
-    three_models["twin-b"].visibility = "private"
-    three_models["twin-b"].save(update_fields=["visibility"])
-    suite_rank_confidence_refresh(suite=Suite.objects.get(slug="glue"))
+def test_a_row_made_private_leaves_the_public_ranking(users, three_models):
+    intake.submission_set_visibility(
+        submission=three_models["twin-b"], user=users["owner"], visibility="private"
+    )
     assert _confidence(three_models["twin-b"]) == {}
     twin = _confidence(three_models["twin-a"])
     assert (twin["low"], twin["high"], twin["among"]) == (2, 2, 2)
