@@ -14,13 +14,18 @@ import numpy as np
 import pytest
 
 from leaderboard.catalogue.models import Suite
-from leaderboard.standings.bootstrap import RESAMPLES
+from leaderboard.standings.bootstrap import (
+    RESAMPLES,
+    counted_resamples,
+    example_draws,
+)
 from leaderboard.standings.confidence import (
     rank_confidence,
     suite_rank_confidence_refresh,
 )
 from leaderboard.submissions import intake
 from leaderboard.submissions.models import LeaderboardEntry
+from tasks import registry, scoring
 from tests.api.conftest import client_as
 from tests.factories import make_submission, model_variant, publish_run
 
@@ -54,6 +59,31 @@ def test_the_same_rows_give_the_same_confidence():
     assert rank_confidence(samples, salt=("x",)) == rank_confidence(
         samples, salt=("x",)
     )
+
+
+@pytest.mark.parametrize("task", ["glue/cola", "glue/mrpc", "glue/mnli"])
+def test_counted_metrics_equal_the_metrics_on_the_drawn_rows(task):
+    """Confusion-matrix resamples (MCC, F1 + accuracy, two splits) give what
+    ``tasks.scoring`` gives on the drawn rows themselves."""
+    spec = registry.get_task(task)
+    rng = np.random.default_rng(3)
+    classes = len(spec.labels)
+    data = {
+        split: (
+            rng.integers(0, classes, 60).tolist(),
+            rng.integers(0, classes, 60).tolist(),
+        )
+        for split in scoring.scored_splits(spec)
+    }
+    fast = counted_resamples(spec, data, ("s", task), "v", 20)
+    for b in range(20):
+        drawn = {
+            split: [example_draws(("s", task, "v", split), 60, b)] for split in data
+        }
+        preds = {s: [data[s][0][i] for i in drawn[s][0]] for s in data}
+        refs = {s: [data[s][1][i] for i in drawn[s][0]] for s in data}
+        slow = scoring.task_score(spec, scoring.score_predictions(spec, preds, refs))
+        assert fast[b] == pytest.approx(slow, abs=1e-9)
 
 
 @pytest.fixture
