@@ -11,7 +11,9 @@ kernels.precision); ``--precision fp32`` times ours in fp32 (unpinned kernels).
 ``--pipeline-bf16`` also times the pipeline under bf16 autocast, as a reference
 (printed, not in the speedup).
 
-Prints rows/s for each, how many predictions agree, and ends with
+Prints rows/s for each, how many predictions agree, our forward's achieved FLOP
+rate (from the token counts) against the rate of fp32 matrix multiplies of the
+model's own shapes timed in the same run (``benchlib.flops``), and ends with
 ``speedup: X.XX`` (total baseline seconds / total ours seconds).
 
     .venv/bin/python benchmarks/inference_vs_pipeline.py [--precision bf16|fp32] \
@@ -36,6 +38,7 @@ from benchlib import (  # noqa: E402
     speedup_line,
     text_fields,
 )
+from benchlib.flops import rate_line  # noqa: E402
 
 
 def main() -> int:
@@ -59,6 +62,7 @@ def main() -> int:
     from transformers import AutoModelForSequenceClassification
 
     from kernels import precision
+    from kernels.batching import inference_plan
     from runners import training
 
     torch.manual_seed(0)
@@ -91,11 +95,17 @@ def main() -> int:
                 )
             return [int(o["label"].rsplit("_", 1)[-1]) for o in out]
 
-        def ours(rows=rows, fields=fields):
+        forward = {"seconds": float("inf")}
+
+        def ours(rows=rows, fields=fields, forward=forward):
             encodings = training.encode(tokenizer, rows, fields, 128, "dev")
+            start = time.perf_counter()
             values, _ = training.predict(
                 model, encodings, batch_size=args.batch_size, tracker=tracker, **pad
             )
+            seconds = time.perf_counter() - start
+            forward["seconds"] = min(forward["seconds"], seconds)
+            forward["lengths"] = [training.row_length(e) for e in encodings]
             return values
 
         base_s, base_pred = _best(baseline, args.repeats)
@@ -107,6 +117,9 @@ def main() -> int:
             f"{len(rows) / ours_s:.1f} rows/s ({ours_s:.2f} s) | "
             f"x{base_s / ours_s:.2f} | predictions agree {agree}/{len(rows)}"
         )
+        lengths = forward["lengths"]
+        batches = len(inference_plan(lengths, batch_size=args.batch_size)[0])
+        print(rate_line(model.config, lengths, forward["seconds"], batches))
         if args.pipeline_bf16:
             ref_s, _ = _best(lambda: baseline(bf16=True), args.repeats)
             print(
