@@ -104,8 +104,9 @@ def build_model(model_type: str, tokenizer):
     from transformers import AutoConfig, AutoModelForSequenceClassification
 
     sizes = dict(MINILM)
-    if model_type == "distilbert":
-        sizes = {"dim": 384, "n_layers": 6, "n_heads": 12, "hidden_dim": 1536}
+    if model_type == "distilbert":  # the same sizes under DistilBERT's names
+        names = ("dim", "n_layers", "n_heads", "hidden_dim")
+        sizes = dict(zip(names, MINILM.values(), strict=True))
     ids = {
         "pad_token_id": tokenizer.pad_token_id,
         "bos_token_id": tokenizer.cls_token_id,
