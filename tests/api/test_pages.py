@@ -65,10 +65,14 @@ def test_only_admins_publish_dataset_versions(users, sst2_imported):
     from leaderboard.catalogue.models import DatasetVersion
 
     version = DatasetVersion.objects.get()
-    url = f"/tasks/glue/sst2/versions/{version.sha256}/publish"
-    client_as(users["other"]).post(url, {"published": "0"})
+    # Withdrawing shows its impact first (GET), then a POST confirms it.
+    url = f"/tasks/glue/sst2/versions/{version.sha256}/withdraw/"
+    assert client_as(users["other"]).post(url).status_code == 403
     version.refresh_from_db()
     assert version.published
-    client_as(users["admin"]).post(url, {"published": "0"})
+    assert client_as(users["admin"]).get(url).status_code == 200
+    version.refresh_from_db()
+    assert version.published
+    client_as(users["admin"]).post(url)
     version.refresh_from_db()
     assert not version.published
