@@ -149,6 +149,7 @@ class BundleDecisionView(APIView):
     """POST .../confirm or .../discard: a bundle awaiting confirmation."""
 
     @extend_schema(
+        operation_id="curation_bundles_decide",
         request=None,
         responses=OpenApiTypes.OBJECT,
         summary="Confirm or discard a bundle whose update changes scores (staff)",

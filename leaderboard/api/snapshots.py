@@ -80,6 +80,7 @@ class SnapshotListView(APIView):
 
 class SnapshotDetailView(APIView):
     @extend_schema(
+        operation_id="leaderboards_snapshots_detail",
         responses=OpenApiTypes.OBJECT,
         summary="A frozen board: its content, and what has changed since",
     )
