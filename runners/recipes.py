@@ -162,10 +162,12 @@ _OPTIONAL_DEFAULTS: dict[str, Any] = {
 # (runners.training.pooling; all-MiniLM-L6-v2 averages its tokens), which changes
 # the scores of sentence-transformers checkpoints under every recipe. quick@5 also
 # became a recipe the MiniLM baseline learns with on every small GLUE task: two
-# epochs at 5e-5 over the whole training split, cut at 200,000 training tokens, so
+# epochs at 4e-5 over the whole training split, cut at 200,000 training tokens, so
 # a task of short sentences (CoLA: 2 epochs) and one of long pairs (RTE: ~1.2) take
 # about the same minutes (quick@4, 2,000 rows for one epoch, left CoLA, RTE, MRPC
-# and WNLI at constant predictions).
+# and WNLI at constant predictions). The rate is the one at which both CoLA and RTE
+# learned with seed 0 (5e-5: CoLA MCC 0.22 but RTE 0.516, below its majority class;
+# 3e-5: RTE 0.560, CoLA 0.141; 4e-5: RTE 0.567, CoLA 0.163).
 _SMOKE = Recipe(
     name="smoke",
     version="smoke@4",
@@ -184,7 +186,7 @@ _SMOKE = Recipe(
 _QUICK = Recipe(
     name="quick",
     version="quick@5",
-    learning_rate=5e-5,
+    learning_rate=4e-5,
     batch_size=32,
     eval_batch_size=64,
     epochs=2,

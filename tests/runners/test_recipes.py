@@ -71,7 +71,7 @@ def test_quick_recipe_is_two_epochs_cut_at_a_token_budget() -> None:
     assert (quick.epochs, quick.max_steps) == (2, None)
     assert quick.max_train_tokens == 200_000
     assert quick.batch_size == 32
-    assert quick.learning_rate == 5e-5
+    assert quick.learning_rate == 4e-5
     assert (quick.warmup_ratio, quick.weight_decay) == (0.1, 0.01)
     assert quick.max_length == 128
     assert quick.seeds == (0,)
