@@ -265,6 +265,7 @@ def measurements(
     return {
         "params": counts[0],
         "trainable_params": counts[1],
+        "method": loaded.method,
         "from_scratch": loaded.from_scratch,
         "pooling": loaded.pooling,
         "flops_per_example": predicted.flops_per_example,

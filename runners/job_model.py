@@ -44,6 +44,9 @@ class LoadedModel:
     row_limit: int
     pad: dict[str, Any]
     truncated_rows: dict[str, int] = field(default_factory=dict)
+    # runners.training.methods.apply_method's record: the method (track) and what
+    # it trains.
+    method: dict[str, Any] = field(default_factory=lambda: {"name": "full"})
 
     @property
     def token_task(self) -> bool:
@@ -94,6 +97,7 @@ def load(spec: JobSpec, tracker: Tracker) -> LoadedModel:
     """Load the submission for the spec's task, on the tracker's device, and
     decide how its rows are cut and padded (saying so on stderr)."""
     from runners import training
+    from runners.training.methods import apply_method
 
     task = spec.task
     regression = task.type == "regression"
@@ -125,6 +129,9 @@ def load(spec: JobSpec, tracker: Tracker) -> LoadedModel:
         )
     elif from_scratch:
         print("glew: no weights in the model; training from scratch", file=sys.stderr)
+    # The recipe's method (a track) decides which parameters train, before the
+    # model moves and the optimizer sees it (runners.training.methods).
+    method = apply_method(model, spec.recipe)
     model.to(tracker.device)
     model_max_length = training.model_max_length(model, tokenizer)
     row_limit = max_length
@@ -154,4 +161,5 @@ def load(spec: JobSpec, tracker: Tracker) -> LoadedModel:
         model_max_length=model_max_length,
         row_limit=row_limit,
         pad=pad,
+        method=method,
     )

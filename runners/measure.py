@@ -45,7 +45,10 @@ MEASURE_PARTS = ("flops", "latency and batch invariance")
 
 METHODS: dict[str, str] = {
     "params": "sum of numel over model.parameters() after loading (head included)",
-    "trainable_params": "the same, only parameters with requires_grad",
+    "trainable_params": (
+        "the same, only parameters with requires_grad once the recipe's method "
+        "is applied (runners.training.methods: LoRA's adapters count)"
+    ),
     "flops_per_example": (
         "forward FLOPs counted by torch.utils.flop_counter.FlopCounterMode (matmul "
         "2*M*N*K, attention included) on one real batch (the first eval_batch_size "
@@ -412,7 +415,7 @@ def hardware(device: torch.device) -> dict[str, Any]:
 def versions() -> dict[str, str | None]:
     """Library versions that can change scores, for the reproducibility manifest."""
     found: dict[str, str | None] = {"python": platform.python_version()}
-    for name in ("torch", "transformers", "tokenizers", "numpy"):
+    for name in ("torch", "transformers", "tokenizers", "numpy", "peft"):
         try:
             found[name] = metadata.version(name)
         except metadata.PackageNotFoundError:

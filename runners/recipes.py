@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 # The task types a job spec may name: the contract owns the list.
-from runners.contract import TASK_TYPES
+from runners.contract import METHODS, TASK_TYPES
 from tasks.errors import UserError
 
 if TYPE_CHECKING:
@@ -107,6 +107,12 @@ class Recipe:
     layerwise_lr_decay: float = 1.0
     reinit_top_layers: int = 0
     freeze_lower_layers: int = 0
+    # The fine-tuning method, i.e. the leaderboard track (runners.contract.METHODS;
+    # :func:`with_method`); the LoRA numbers are None unless the method is "lora".
+    method: str = "full"
+    lora_r: int | None = None
+    lora_alpha: float | None = None
+    lora_dropout: float | None = None
 
     @property
     def effective_batch_size(self) -> int:
@@ -148,7 +154,28 @@ _OPTIONAL_DEFAULTS: dict[str, Any] = {
     "layerwise_lr_decay": 1.0,
     "reinit_top_layers": 0,
     "freeze_lower_layers": 0,
+    "method": "full",
+    "lora_r": None,
+    "lora_alpha": None,
+    "lora_dropout": None,
 }
+
+METHOD_VERSIONS: dict[str, int] = {"lora": 1, "bitfit": 1}
+"""Version of each parameter-efficient method's rule (``<recipe version>+lora@N``):
+bumped whenever the method's numbers below, or which parameters it trains
+(runners.training.methods), change."""
+
+LORA_R = 8
+LORA_ALPHA = 16.0
+LORA_DROPOUT = 0.1
+"""LoRA's adapter (Hu et al. 2021): rank 8, scaling alpha 16 (alpha / r = 2), dropout
+0.1 on the adapter's input; the learning rate is the named recipe's times
+:data:`PEFT_LR_FACTOR`."""
+
+PEFT_LR_FACTOR = 10.0
+"""LoRA and BitFit train few parameters from small starting values and learn at ten
+times the full recipe's rate (LoRA's GLUE runs: 4e-4 to 5e-4 against full
+fine-tuning's 1e-5 to 5e-5; BitFit's: 1e-4 to 1e-3)."""
 
 # Version history: @2 of smoke/quick (@3 of standard, whose @2 added bf16) trains on
 # length-bucketed batches from kernels.batching and runs BERT-family encoders
@@ -250,6 +277,32 @@ def get_recipe(name: str, *, task_name: str, task_type: str) -> Recipe:
     if name == "standard" and task_name in SMALL_TASKS:
         recipe = dataclasses.replace(recipe, seeds=(0, 1, 2, 3, 4))
     return recipe
+
+
+def with_method(recipe: Recipe, method: str) -> Recipe:
+    """``recipe`` fine-tuning with ``method`` (a track: runners.contract.METHODS).
+
+    ``full`` is the recipe unchanged. ``lora`` and ``bitfit`` keep every number
+    but the learning rate (:data:`PEFT_LR_FACTOR`) and add the method's, with the
+    method in the version (``smoke@4+lora@1``), so the tracks never share a board.
+    """
+    if method not in METHODS:
+        raise UserError(
+            "recipe.unknown_method",
+            f"Unknown fine-tuning method {method!r}; known: {', '.join(METHODS)}.",
+        )
+    if method == "full":
+        return recipe
+    lora = method == "lora"
+    return dataclasses.replace(
+        recipe,
+        version=f"{recipe.version}+{method}@{METHOD_VERSIONS[method]}",
+        learning_rate=recipe.learning_rate * PEFT_LR_FACTOR,
+        method=method,
+        lora_r=LORA_R if lora else None,
+        lora_alpha=LORA_ALPHA if lora else None,
+        lora_dropout=LORA_DROPOUT if lora else None,
+    )
 
 
 def fixed_recipe(named: Recipe, task: TaskSpec) -> Recipe:

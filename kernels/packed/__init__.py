@@ -51,6 +51,7 @@ __all__ = [
     "POOLING_MODES",
     "PackedBatch",
     "forward_logits",
+    "has_adapters",
     "pack",
     "pad",
     "packed_logits",
@@ -77,8 +78,20 @@ def _family(model: torch.nn.Module):
 def supports_packed(model: torch.nn.Module) -> bool:
     """True when ``model`` is a sequence classifier of a packed family that the
     packed path computes exactly; anything else (other families, decoders,
-    cross-attention, relative positions, missing modules) takes the padded path."""
-    return _family(model) is not None
+    cross-attention, relative positions, missing modules) takes the padded path.
+
+    A model with adapters (LoRA: modules holding ``lora_A``) takes it only in a
+    family that calls its projections' own forward: one that reads their weights
+    directly (``READS_WEIGHTS``: BERT's fused QKV) would skip the adapters."""
+    family = _family(model)
+    if family is None:
+        return False
+    return not (family.READS_WEIGHTS and has_adapters(model))
+
+
+def has_adapters(model: torch.nn.Module) -> bool:
+    """Whether any module of ``model`` carries LoRA adapters (peft's ``lora_A``)."""
+    return any(hasattr(module, "lora_A") for module in model.modules())
 
 
 def packed_logits(model: torch.nn.Module, batch: PackedBatch) -> torch.Tensor:

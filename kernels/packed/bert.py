@@ -25,6 +25,10 @@ import torch.nn.functional as F
 
 from kernels.packed.batch import POOLING_MODES, PackedBatch, pool_packed
 
+READS_WEIGHTS = True
+"""The attention reads the query/key/value weights directly (one fused matmul), so
+adapters on those projections would be skipped: adapted models take another path."""
+
 HEADS = {
     "bert": "pooler",
     "roberta": "first_token",

@@ -22,6 +22,8 @@ from kernels.packed.batch import POOLING_MODES, PackedBatch, pool_packed
 from kernels.packed.bert import encoder_of, has
 
 MODEL_TYPES = frozenset({"modernbert"})
+READS_WEIGHTS = False
+"""Every projection is called through its module's forward (adapters included)."""
 
 _BASE = ("embeddings.tok_embeddings", "embeddings.norm", "layers", "final_norm")
 _LAYER = ("attn_norm", "attn.Wqkv", "attn.Wo", "mlp_norm", "mlp.Wi", "mlp.Wo")

@@ -48,6 +48,7 @@ from runners.contract.lines import (
 )
 from runners.contract.measurements import EFFICIENCY_KEYS, MEASUREMENT_KEYS
 from runners.contract.spec import (
+    METHODS,
     OPTIMIZERS,
     PRECISIONS,
     REQUIRED_RECIPE_KEYS,
@@ -75,6 +76,7 @@ __all__ = [
     "MODEL_DIR",
     "OUT_DIR",
     "OUT_OF_MEMORY_CODE",
+    "METHODS",
     "OPTIMIZERS",
     "PRECISIONS",
     "PREDICTIONS_DIR",

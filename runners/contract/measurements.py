@@ -7,6 +7,8 @@ MEASUREMENT_KEYS: frozenset[str] = frozenset(
         # The model and the run's shape.
         "params",
         "trainable_params",
+        # The fine-tuning method (track) and what it trained (runners.training.methods).
+        "method",
         "from_scratch",
         "pooling",
         "flops_per_example",

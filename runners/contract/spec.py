@@ -45,6 +45,12 @@ is ``learning_rate / sqrt(warmup_steps)``. ``cosine_decay``: LRA's "constant *
 linear_warmup * cosine_decay", linear warmup to ``learning_rate``, then one half
 cosine over the run towards 0."""
 PRECISIONS: tuple[str, ...] = ("fp32", "bf16")
+METHODS: tuple[str, ...] = ("full", "lora", "bitfit")
+"""Fine-tuning methods, each its own leaderboard track (runners.training.methods):
+``full`` trains every parameter; ``lora`` freezes the encoder and trains low-rank
+adapters (``lora_r``, ``lora_alpha``, ``lora_dropout``) on the attention's query and
+value projections, plus the new head; ``bitfit`` trains only the biases and the new
+head."""
 
 _REQUIRED: dict[str, tuple[str, ...]] = {
     "": ("spec_version", "task", "recipe", "seed", "model_dir", "data", "output_dir"),
@@ -217,6 +223,7 @@ def _check_recipe(recipe: dict[str, Any]) -> None:
         value = recipe.get(key, 0)
         if isinstance(value, bool) or not (isinstance(value, int) and value >= 0):
             raise bad_spec(f"recipe.{key} must be an integer >= 0")
+    _check_method(recipe)
     if recipe["precision"] not in PRECISIONS:
         raise bad_spec(
             f"precision {recipe['precision']!r} is not one of {', '.join(PRECISIONS)}"
@@ -230,6 +237,25 @@ def _check_recipe(recipe: dict[str, Any]) -> None:
         value = recipe[key]
         if isinstance(value, bool) or not (isinstance(value, int) and value >= 1):
             raise bad_spec(f"recipe.{key} must be an integer >= 1")
+
+
+def _check_method(recipe: dict[str, Any]) -> None:
+    """The fine-tuning method and, for LoRA, its adapter's numbers."""
+    method = recipe.get("method", "full")
+    if method not in METHODS:
+        raise bad_spec(f"recipe.method {method!r} is not one of {', '.join(METHODS)}")
+    if method != "lora":
+        return
+    rank, alpha = recipe.get("lora_r"), recipe.get("lora_alpha")
+    dropout = recipe.get("lora_dropout")
+    if isinstance(rank, bool) or not (isinstance(rank, int) and rank >= 1):
+        raise bad_spec("recipe.lora_r must be an integer >= 1")
+    if isinstance(alpha, bool) or not (isinstance(alpha, int | float) and alpha > 0):
+        raise bad_spec("recipe.lora_alpha must be a number > 0")
+    if isinstance(dropout, bool) or not (
+        isinstance(dropout, int | float) and 0 <= dropout < 1
+    ):
+        raise bad_spec("recipe.lora_dropout must be a number in [0, 1)")
 
 
 @dataclass(frozen=True)

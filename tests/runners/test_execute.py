@@ -102,6 +102,7 @@ def test_measurements_have_every_contract_key_with_sane_values(
         "transformers",
         "tokenizers",
         "numpy",
+        "peft",
     }
     assert m["hardware"]["threads"] == 1
     assert m["hardware"]["gpu"] is None

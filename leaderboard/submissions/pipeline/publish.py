@@ -230,6 +230,10 @@ def manifest_for(*, evaluation: Evaluation, measurements: dict) -> dict:
             "hyperparameters": recipe.to_dict(),
         },
         "seed": evaluation.seed,
+        # The track: the fine-tuning method, its numbers, the trainable-parameter
+        # count and which forward ran with it (runners.training.methods).
+        "method": measurements.get("method") or {"name": recipe.method},
+        "trainable_params": measurements.get("trainable_params"),
         "versions": measurements.get("versions", {}),
         "hardware": measurements.get("hardware", {}),
         "platform_commit": platform_commit(),
