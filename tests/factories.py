@@ -41,6 +41,7 @@ def make_submission(
     visibility: str = "public",
     recipe: str = "smoke",
     is_baseline: bool = False,
+    tracks: tuple[str, ...] = ("full",),
 ) -> Submission:
     stream = io.BytesIO(archive)
     stream.name = "model.zip"
@@ -52,6 +53,7 @@ def make_submission(
         tasks=list(tasks),
         visibility=visibility,
         is_baseline=is_baseline,
+        tracks=tracks,
     )
 
 
@@ -65,9 +67,11 @@ def finish_evaluation(
     train_seconds: float = 10.0,
     device: str = "cpu",
     numerics: str = "fp32-x86-64-v3",
+    trainable: int | None = None,
 ):
     """Finish one evaluation with ``score`` and these figures, computed in the
-    numerics profile ``numerics``; returns its Result."""
+    numerics profile ``numerics`` (``trainable``: trainable parameters, all of
+    ``params`` unless given); returns its Result."""
     counts = evaluation.dataset_version.counts
     predictions = {}
     if "test" in counts:
@@ -89,6 +93,7 @@ def finish_evaluation(
         task_score=score,
         efficiency={
             "params": params,
+            "trainable_params": params if trainable is None else trainable,
             "infer_examples_per_s": throughput,
             "latency_p50_ms": 1000.0 / throughput,
             "peak_memory_bytes": memory,

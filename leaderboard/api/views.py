@@ -308,6 +308,7 @@ class LeaderboardView(APIView):
                 "numerics",
                 "baselines",
                 "all",
+                "track",
             )
         ],
         responses={

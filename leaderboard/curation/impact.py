@@ -84,7 +84,7 @@ def _verb(n: int, one: str, many: str) -> str:
 
 
 def _current_results(task: Task) -> QuerySet[Result]:
-    return counted_results(Result.objects.filter(evaluation__task=task))
+    return counted_results(Result.objects.filter(evaluation__task=task), track=None)
 
 
 def _evaluable_after(task: Task, current: DatasetVersion | None) -> bool:

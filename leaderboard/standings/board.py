@@ -6,6 +6,9 @@ Built from the precomputed rows (``rows.leaderboard_rows``: scores, visibility).
   archive's sha256 and the numerics profile its results were computed in
   (kernels.numerics), and the best row of each group is kept (``all_rows=True``
   keeps every submission). Results of two profiles are never averaged together.
+- **One track at a time**: a board shows the rows of one fine-tuning method
+  (``Filters.track``, ``?track=``: full fine-tuning unless named), ranked among
+  themselves; full fine-tuning is never mixed with LoRA or BitFit.
 - Ranks are shared where 95% intervals overlap and the Pareto frontier is marked per
   efficiency column (``stats``).
 - **Partial suite scores rank apart**: a row whose score is over fewer tasks than
@@ -36,6 +39,7 @@ from leaderboard.standings.stats import (
     suite_se,
     task_se,
 )
+from runners.contract import METHODS
 
 BETTER = {c.key: c.better for c in EFFICIENCY_COLUMNS} | {
     "score": "higher",
@@ -58,6 +62,7 @@ class BoardRow:
     tasks_counted: int | None = None
     tasks_in_suite: int = 0
     partial: bool = False
+    track: str = "full"
     # {"position", "low", "high", "p_rank", "separable_from_next", "among",
     #  "resamples", "level"} or {} (standings.confidence).
     confidence: dict = field(default_factory=dict)
@@ -94,6 +99,8 @@ class Filters:
     numerics: str = ""
     baselines: str = ""  # "", "only" or "hide"
     all_rows: bool = False
+    # The track (fine-tuning method) the board shows: one at a time, never mixed.
+    track: str = "full"
 
     @classmethod
     def from_query(cls, query) -> Filters:
@@ -107,7 +114,14 @@ class Filters:
             if query.get("baselines", "") in ("only", "hide")
             else "",
             all_rows=query.get("all", "") in ("1", "true", "yes"),
+            track=_track(query.get("track", "")),
         )
+
+
+def _track(text: str) -> str:
+    """A ``?track=`` value: one of runners.contract.METHODS, else full fine-tuning."""
+    text = text.strip()
+    return text if text in METHODS else "full"
 
 
 @dataclass
@@ -122,6 +136,8 @@ class Board:
     devices: list[str]
     profiles: list[str] = field(default_factory=list)
     coverage: Coverage | None = None
+    # Every track (fine-tuning method) the selector offers.
+    tracks: tuple[str, ...] = METHODS
 
 
 _SIZE = re.compile(r"^\s*([0-9]*\.?[0-9]+)\s*([kKmMgGbB]?)\s*$")
@@ -214,6 +230,7 @@ def _board_row(row: LeaderboardRow) -> BoardRow:
         tasks_in_suite=row.tasks_in_suite,
         partial=row.partial,
         confidence=row.confidence,
+        track=row.track,
     )
 
 
@@ -236,7 +253,7 @@ def build_board(
     """The board of ``suite`` as ``user`` may see it (``cache.suite_board`` keeps
     built boards; call that)."""
     tasks = leaderboard_tasks(suite)
-    base = leaderboard_rows(suite=suite, user=user)
+    base = leaderboard_rows(suite=suite, user=user, track=filters.track)
     if not filters.all_rows:
         base = _best_per_model(base)
     rows = [_board_row(r) for r in base]

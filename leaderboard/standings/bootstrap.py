@@ -194,6 +194,7 @@ def row_bootstrap(
     profile: str,
     tasks: list[Task],
     resamples: int = RESAMPLES,
+    track: str = "full",
 ) -> list[float]:
     """A row's suite score under each resample ([] when it has no suite score)."""
     counted = counted_results(
@@ -201,7 +202,8 @@ def row_bootstrap(
             evaluation__submission=submission,
             numerics=profile,
             evaluation__task__in=tasks,
-        )
+        ),
+        track=track,
     ).select_related("evaluation__task", "evaluation__dataset_version")
     by_task: dict[str, dict[int, Result]] = {}
     for result in counted.order_by("evaluation__seed", "evaluation_id"):

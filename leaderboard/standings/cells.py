@@ -9,7 +9,9 @@ compare, robustness) is a cell made here, from the results that count:
 - scored: an evaluation-only result without a score (GLUE's AX: ``task_score`` is
   None, ``scores`` empty) is predictions kept for export, not a number to average;
 - of one numerics profile (kernels.numerics): results computed in two profiles make
-  two cells, never one that mixes them.
+  two cells, never one that mixes them;
+- of one track (``Evaluation.method``: full fine-tuning, LoRA, BitFit): cells are
+  asked for per track, full fine-tuning unless another is named.
 
 Seeds weigh equally: the cell is their mean, population standard deviation (0 for
 one seed) and count. Should one seed have two counted results, the first stored
@@ -67,8 +69,13 @@ class TaskCell:
         return ", ".join(parts)
 
 
-def counted_results(results: QuerySet[Result]) -> QuerySet[Result]:
-    """Narrow ``results`` to those a cell counts (see the module docstring)."""
+def counted_results(
+    results: QuerySet[Result], *, track: str | None = "full"
+) -> QuerySet[Result]:
+    """Narrow ``results`` to those a cell of ``track`` counts (module docstring);
+    ``track=None``: those of every track (what a curation action touches)."""
+    if track is not None:
+        results = results.filter(evaluation__method=track)
     return results.filter(
         task_score__isnull=False,
         evaluation__rerun_of__isnull=True,
@@ -100,11 +107,16 @@ def average_seeds(
 
 
 def cells_by_submission(
-    submission_ids: Iterable[int], *, tasks: Iterable[Task] | None = None
+    submission_ids: Iterable[int],
+    *,
+    tasks: Iterable[Task] | None = None,
+    track: str = "full",
 ) -> dict[int, dict[CellKey, TaskCell]]:
-    """Per submission: its cells, on ``tasks`` only when given (one query)."""
+    """Per submission: its cells on ``track``, on ``tasks`` only when given (one
+    query)."""
     results = counted_results(
-        Result.objects.filter(evaluation__submission_id__in=list(submission_ids))
+        Result.objects.filter(evaluation__submission_id__in=list(submission_ids)),
+        track=track,
     )
     if tasks is not None:
         results = results.filter(evaluation__task__in=list(tasks))
@@ -122,9 +134,11 @@ def cells_by_submission(
     return {pk: average_seeds(scores) for pk, scores in by_submission.items()}
 
 
-def submission_cells(submission: Submission) -> dict[CellKey, TaskCell]:
-    """A submission's cells on every task it has counted results on."""
-    return cells_by_submission([submission.pk]).get(submission.pk, {})
+def submission_cells(
+    submission: Submission, *, track: str = "full"
+) -> dict[CellKey, TaskCell]:
+    """A submission's cells on every task it has counted results on, on ``track``."""
+    return cells_by_submission([submission.pk], track=track).get(submission.pk, {})
 
 
 def cell_to_json(cell: TaskCell) -> dict:

@@ -23,6 +23,7 @@ a statement about the public board, whoever looks at it.
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 
 import numpy as np
@@ -123,6 +124,7 @@ def _ranked_public_entries(suite: Suite) -> list[LeaderboardEntry]:
             "score",
             "partial",
             "numerics",
+            "track",
             "bootstrap",
             "submission__archive__sha256",
         )
@@ -132,7 +134,7 @@ def _ranked_public_entries(suite: Suite) -> list[LeaderboardEntry]:
     )
     seen, kept = set(), []
     for entry in entries:
-        key = (entry.submission.archive.sha256, entry.numerics)
+        key = (entry.submission.archive.sha256, entry.numerics, entry.track)
         if key not in seen:
             seen.add(key)
             kept.append(entry)
@@ -152,15 +154,19 @@ def suite_rank_confidence_refresh(*, suite: Suite) -> int:
     one. Rows whose confidence changed are stamped (the board cache sees them)."""
     found: dict[int, dict] = {}
     ranked = _ranked_public_entries(suite)
-    for partial in (False, True):
-        group = [e for e in ranked if e.partial == partial]
+    # Each track (fine-tuning method) is its own board, ranked among its rows.
+    for track, partial in itertools.product(
+        sorted({e.track for e in ranked}), (False, True)
+    ):
+        group = [e for e in ranked if e.partial == partial and e.track == track]
         if not group:
             continue
         samples = np.array([_samples(e) for e in group], dtype=float)
+        salt = (
+            (suite.slug, partial) if track == "full" else (suite.slug, partial, track)
+        )
         for entry, confidence in zip(
-            group,
-            rank_confidence(samples, salt=(suite.slug, partial)),
-            strict=True,
+            group, rank_confidence(samples, salt=salt), strict=True
         ):
             found[entry.pk] = confidence.as_data()
     now = timezone.now()

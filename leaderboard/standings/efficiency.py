@@ -1,7 +1,8 @@
 """The efficiency columns of a leaderboard and a row's figures.
 
 **Efficiency of a row**: over its results (the suite's tasks at their current
-versions, all seeds), the median of parameters, inference throughput (examples/s)
+versions, all seeds), the median of parameters, trainable parameters (what the
+row's track trains), inference throughput (examples/s)
 and latency p50; the maximum of peak memory; fine-tune cost is the seconds of
 fine-tuning to run the suite once: the sum over tasks of the mean ``train_seconds``
 over seeds. Figures are what the worker measured (``Result.efficiency``).
@@ -25,6 +26,8 @@ class Column:
 
 EFFICIENCY_COLUMNS: tuple[Column, ...] = (
     Column("params", "Parameters", "lower"),
+    # What the row's track trained (all of them under full fine-tuning).
+    Column("trainable_params", "Trainable parameters", "lower"),
     Column("throughput", "Inference throughput", "higher", "ex/s"),
     Column("latency_p50_ms", "Latency p50", "lower", "ms"),
     Column("peak_memory_bytes", "Peak memory", "lower", "B"),
@@ -40,13 +43,19 @@ def _median(values: list[float]) -> float | None:
 
 
 def efficiency_by_submission(
-    submission_ids: list[int], tasks: list[Task], *, numerics: str | None = None
+    submission_ids: list[int],
+    tasks: list[Task],
+    *,
+    numerics: str | None = None,
+    track: str = "full",
 ) -> tuple[dict[int, Figures], dict[int, str | None]]:
     """Per submission: the efficiency figures (module docstring) and its devices,
-    over its results in the numerics profile ``numerics`` (None: all of them)."""
+    over its results on ``track`` in the numerics profile ``numerics`` (None: all
+    of them)."""
     results = Result.objects.filter(
         evaluation__submission_id__in=submission_ids,
         evaluation__task__in=tasks,
+        evaluation__method=track,
         evaluation__rerun_of__isnull=True,  # as the cells: re-runs are not seeds
     )
     if numerics is not None:
@@ -63,6 +72,7 @@ def efficiency_by_submission(
         eff = eff or {}
         for key in (
             "params",
+            "trainable_params",
             "infer_examples_per_s",
             "latency_p50_ms",
             "peak_memory_bytes",
@@ -87,6 +97,7 @@ def _figures(got: dict[str, list], per_task: dict[int, list[float]]) -> Figures:
     memory = got.get("peak_memory_bytes") or []
     return {
         "params": _median(got.get("params", [])),
+        "trainable_params": _median(got.get("trainable_params", [])),
         "throughput": _median(got.get("infer_examples_per_s", [])),
         "latency_p50_ms": _median(got.get("latency_p50_ms", [])),
         "peak_memory_bytes": max(memory) if memory else None,

@@ -45,6 +45,7 @@ def row_data(row: BoardRow) -> dict:
         "efficiency": dict(row.efficiency),
         "device": row.device,
         "numerics": row.numerics,
+        "track": row.track,
         "pareto": dict(row.frontier),
         # Bootstrap rank interval and P(rank) among public rows (None: not ranked
         # there), and whether the row shown below cannot be separated from it.
@@ -71,6 +72,9 @@ def board_data(board: Board, *, limit: int | None = None, offset: int = 0) -> di
         "offset": offset,
         "limit": limit,
         "suite": board.suite.slug,
+        # The fine-tuning method the rows are of (``?track=``), and every track.
+        "track": board.filters.track,
+        "tracks": list(board.tracks),
         "tasks": [t.name for t in board.tasks],
         # What every score on the board is over ("GLUE score over 6 of 9 tasks; ...").
         "coverage": board.coverage.as_data() if board.coverage else None,

@@ -26,30 +26,43 @@ from tasks import registry, scoring
 def leaderboard_entry_refresh(
     *, suite: Suite, submission: Submission, tasks: list[Task] | None = None
 ) -> list[LeaderboardEntry]:
-    """Recompute one submission's rows on one suite: one row per numerics profile
-    its results were computed in (a row never mixes profiles); [] when there is
-    nothing to show. Rows of profiles it no longer has are removed.
+    """Recompute one submission's rows on one suite: one row per track (fine-tuning
+    method) and numerics profile its results were computed in (a row never mixes
+    tracks or profiles); [] when there is nothing to show. Rows it no longer has
+    are removed.
 
     ``tasks`` is the suite's :func:`leaderboard_tasks`, when the caller has them.
     """
     tasks = leaderboard_tasks(suite) if tasks is None else tasks
-    cells = cells_by_submission([submission.pk], tasks=tasks).get(submission.pk, {})
-    by_profile: dict[str, dict[str, TaskCell]] = defaultdict(dict)
-    for (task_name, profile), cell in cells.items():
-        by_profile[profile][task_name] = cell
-    entries = [
-        _entry_write(
-            suite=suite,
-            submission=submission,
-            profile=profile,
-            cells=row_cells,
-            tasks=tasks,
+    tracks = sorted(
+        set(
+            Result.objects.filter(
+                evaluation__submission=submission, evaluation__task__in=tasks
+            ).values_list("evaluation__method", flat=True)
         )
-        for profile, row_cells in sorted(by_profile.items())
-    ]
-    LeaderboardEntry.objects.filter(suite=suite, submission=submission).exclude(
-        numerics__in=[entry.numerics for entry in entries]
-    ).delete()
+    )
+    entries = []
+    for track in tracks:
+        cells = cells_by_submission([submission.pk], tasks=tasks, track=track).get(
+            submission.pk, {}
+        )
+        by_profile: dict[str, dict[str, TaskCell]] = defaultdict(dict)
+        for (task_name, profile), cell in cells.items():
+            by_profile[profile][task_name] = cell
+        entries += [
+            _entry_write(
+                suite=suite,
+                submission=submission,
+                key=(profile, track),
+                cells=row_cells,
+                tasks=tasks,
+            )
+            for profile, row_cells in sorted(by_profile.items())
+        ]
+    kept = {(entry.numerics, entry.track) for entry in entries}
+    for stale in LeaderboardEntry.objects.filter(suite=suite, submission=submission):
+        if (stale.numerics, stale.track) not in kept:
+            stale.delete()
     return entries
 
 
@@ -57,13 +70,14 @@ def _entry_write(
     *,
     suite: Suite,
     submission: Submission,
-    profile: str,
+    key: tuple[str, str],
     cells: dict[str, TaskCell],
     tasks: list[Task],
 ) -> LeaderboardEntry:
-    """Store one row: its cells, the suite score over them (and over how many of
-    the suite's scored tasks: ``partial`` when fewer), its efficiency and its
-    bootstrap resamples (``bootstrap``)."""
+    """Store one row (``key``: its numerics profile and track): its cells, the suite
+    score over them (and over how many of the suite's scored tasks: ``partial``
+    when fewer), its efficiency and its bootstrap resamples (``bootstrap``)."""
+    profile, track = key
     suite_spec = registry.get_suite(suite.slug)
     score = scoring.suite_score(
         suite_spec,
@@ -73,7 +87,7 @@ def _entry_write(
     counted = len(tasks) if score is not None else None
     in_suite = len(suite_spec.scored_tasks)
     figures, devices = efficiency_by_submission(
-        [submission.pk], tasks, numerics=profile
+        [submission.pk], tasks, numerics=profile, track=track
     )
     efficiency = dict(figures.get(submission.pk, {}))
     efficiency["device"] = devices.get(submission.pk)
@@ -81,6 +95,7 @@ def _entry_write(
         suite=suite,
         submission=submission,
         numerics=profile,
+        track=track,
         defaults={
             "score": score,
             "task_count": len(cells),
@@ -94,6 +109,7 @@ def _entry_write(
                 submission=submission,
                 profile=profile,
                 tasks=tasks,
+                track=track,
             )
             if score is not None
             else [],

@@ -58,6 +58,8 @@ class LeaderboardRow:
     partial: bool = False
     # Rank interval and P(rank) among the public rows (standings.confidence).
     confidence: dict = field(default_factory=dict)
+    # The fine-tuning method of the row's results (LeaderboardEntry.track).
+    track: str = "full"
 
 
 _FIELDS = (
@@ -77,6 +79,7 @@ _FIELDS = (
     "tasks_in_suite",
     "partial",
     "rank_confidence",
+    "track",
 )
 
 RANK_GROUP = Case(
@@ -88,7 +91,12 @@ RANK_GROUP = Case(
 
 
 def leaderboard_rows(
-    *, suite: Suite, user, limit: int | None = None, offset: int = 0
+    *,
+    suite: Suite,
+    user,
+    limit: int | None = None,
+    offset: int = 0,
+    track: str = "full",
 ) -> list[LeaderboardRow]:
     """Visible rows of a suite's leaderboard, best first, from the precomputed entries.
 
@@ -99,11 +107,13 @@ def leaderboard_rows(
     *partial* (over fewer tasks, see ``scope.suite_coverage``) are ranked among
     themselves after them, from 1 again, and labelled wherever they are shown; a
     submission missing a task the deployment can evaluate has no suite score and
-    comes last, unranked. Ranks count visible rows only.
+    comes last, unranked. Ranks count visible rows only. A board shows one track
+    (fine-tuning method) at a time, ranked among its own rows: full fine-tuning
+    unless ``track`` names another.
     """
     entries = (
         LeaderboardEntry.objects.filter(
-            suite=suite, submission__in=visible_submissions(user)
+            suite=suite, submission__in=visible_submissions(user), track=track
         )
         .order_by(
             RANK_GROUP,
@@ -132,7 +142,7 @@ def _row(values: tuple, ranked_before: dict[bool, int]) -> LeaderboardRow:
     pk, name, username, sha256, baseline, recipe, visibility, created, profile = fields[
         :9
     ]
-    counted, in_suite, partial, confidence = fields[9:]
+    counted, in_suite, partial, confidence, track = fields[9:]
     rank = None
     if score is not None:
         ranked_before[partial] += 1
@@ -158,12 +168,15 @@ def _row(values: tuple, ranked_before: dict[bool, int]) -> LeaderboardRow:
         tasks_in_suite=in_suite,
         partial=partial,
         confidence=confidence,
+        track=track,
     )
 
 
 @dataclass(frozen=True)
 class SuiteStanding:
-    """A submission's suite score on one suite and profile, and what it is over."""
+    """A submission's suite score on one suite, profile and track, what it is over,
+    and what it cost (trainable parameters, fine-tune seconds, peak memory): the
+    submission page's table of how its fine-tuning methods compare."""
 
     suite: Suite
     numerics: str
@@ -172,11 +185,17 @@ class SuiteStanding:
     tasks_in_suite: int
     partial: bool
     coverage_text: str
+    track: str = "full"
+    efficiency: dict = field(default_factory=dict)
 
     def as_data(self) -> dict:
         return {
             "suite": self.suite.slug,
             "numerics": self.numerics,
+            "track": self.track,
+            "trainable_params": self.efficiency.get("trainable_params"),
+            "train_seconds": self.efficiency.get("train_seconds"),
+            "peak_memory_bytes": self.efficiency.get("peak_memory_bytes"),
             "score": self.score,
             "tasks_counted": self.tasks_counted,
             "tasks_in_suite": self.tasks_in_suite,
@@ -186,14 +205,14 @@ class SuiteStanding:
 
 
 def submission_standings(submission) -> list[SuiteStanding]:
-    """The suite scores of one (visible) submission, per suite and profile, each
-    with the sentence saying what it is over."""
+    """The suite scores of one (visible) submission, per suite, profile and track,
+    each with the sentence saying what it is over."""
     entries = LeaderboardEntry.objects.filter(submission=submission).select_related(
         "suite"
     )
     coverage = {}
     standings = []
-    for entry in entries.order_by("suite__slug", "numerics"):
+    for entry in entries.order_by("suite__slug", "numerics", "track"):
         if entry.suite_id not in coverage:
             coverage[entry.suite_id] = suite_coverage(entry.suite).text
         standings.append(
@@ -205,6 +224,8 @@ def submission_standings(submission) -> list[SuiteStanding]:
                 entry.tasks_in_suite,
                 entry.partial,
                 coverage[entry.suite_id],
+                entry.track,
+                entry.efficiency,
             )
         )
     return standings

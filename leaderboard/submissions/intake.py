@@ -8,6 +8,7 @@ evaluation after it is queued is ``lifecycle``'s.
 """
 
 import hashlib
+import itertools
 import logging
 import tempfile
 from collections.abc import Iterable
@@ -43,6 +44,7 @@ from runners.archives import (
     check_parameter_cap,
     inspect_archive,
 )
+from runners.contract import METHODS
 from runners.recipes import RECIPE_NAMES, Recipe
 from tasks import registry
 from tasks.errors import UserError
@@ -306,26 +308,19 @@ def submission_create(
     visibility: str = Visibility.PUBLIC,
     is_baseline: bool = False,
     description: str = "",
+    tracks: Iterable[str] = ("full",),
 ) -> Submission:
-    """Validate an uploaded model and queue one evaluation per (task, seed).
+    """Validate an uploaded model and queue one evaluation per (task, track, seed).
+
+    ``tracks`` are the fine-tuning methods it is evaluated under
+    (runners.contract.METHODS), each its own board; full fine-tuning only unless
+    more are asked for.
 
     Everything is checked before anything is kept: a bad archive, recipe, target or
     visibility raises ``UserError`` and leaves no row and no stored file behind.
     """
-    name = (name or "").strip()
-    if not name:
-        raise UserError("submission.no_name", "Give the submission a name.")
-    if len(name) > 200:
-        raise UserError("submission.name_too_long", "The name is over 200 characters.")
-    if recipe not in RECIPE_NAMES:
-        raise UserError(
-            "recipe.unknown",
-            f"Unknown recipe '{recipe}'; choose one of {', '.join(RECIPE_NAMES)}.",
-        )
-    if visibility not in Visibility.values:
-        raise UserError(
-            "submission.bad_visibility", "Visibility must be 'public' or 'private'."
-        )
+    name = _fields_check(name=name, recipe=recipe, visibility=visibility)
+    tracks = tracks_check(tracks)
     targets = resolve_targets(tasks=tasks, suites=suites)
     if not is_baseline:
         check_daily_quota(owner=owner, targets=targets)
@@ -353,6 +348,7 @@ def submission_create(
                     description=description,
                     archive=archive,
                     recipe=recipe,
+                    tracks=tracks,
                     visibility=visibility,
                     is_baseline=is_baseline,
                 )
@@ -375,12 +371,49 @@ def submission_create(
     return submission
 
 
+def _fields_check(*, name: str, recipe: str, visibility: str) -> str:
+    """The submission's name (stripped), recipe and visibility, or a UserError."""
+    name = (name or "").strip()
+    if not name:
+        raise UserError("submission.no_name", "Give the submission a name.")
+    if len(name) > 200:
+        raise UserError("submission.name_too_long", "The name is over 200 characters.")
+    if recipe not in RECIPE_NAMES:
+        raise UserError(
+            "recipe.unknown",
+            f"Unknown recipe '{recipe}'; choose one of {', '.join(RECIPE_NAMES)}.",
+        )
+    if visibility not in Visibility.values:
+        raise UserError(
+            "submission.bad_visibility", "Visibility must be 'public' or 'private'."
+        )
+    return name
+
+
+def tracks_check(tracks: Iterable[str]) -> list[str]:
+    """The fine-tuning methods asked for, known and without repeats, in the order
+    of runners.contract.METHODS; at least one."""
+    asked = [str(t).strip() for t in tracks if str(t).strip()]
+    unknown = sorted(set(asked) - set(METHODS))
+    if unknown:
+        raise UserError(
+            "submission.unknown_track",
+            f"Unknown track {', '.join(map(repr, unknown))}; choose from "
+            f"{', '.join(METHODS)}.",
+        )
+    if not asked:
+        raise UserError(
+            "submission.no_track", f"Choose at least one track: {', '.join(METHODS)}."
+        )
+    return [method for method in METHODS if method in asked]
+
+
 def _evaluations_create(
     *, submission: Submission, targets: list[Task]
 ) -> list[Evaluation]:
     created = []
-    for task in targets:
-        recipe = task_recipe(submission.recipe, task)
+    for task, method in itertools.product(targets, submission.tracks):
+        recipe = task_recipe(submission.recipe, task, method)
         queue = queue_for_recipe(recipe)
         version = task.published_version()
         companions = companion_tasks(task)
@@ -391,6 +424,7 @@ def _evaluations_create(
                 dataset_version=version,
                 recipe_name=recipe.name,
                 recipe_version=recipe.version,
+                method=method,
                 seed=seed,
                 queue=queue,
             )
@@ -403,6 +437,7 @@ def _evaluations_create(
                     dataset_version=companion.published_version(),
                     recipe_name=recipe.name,
                     recipe_version=recipe.version,
+                    method=method,
                     seed=seed,
                     queue=queue,
                     predicted_by=evaluation,

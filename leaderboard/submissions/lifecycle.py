@@ -268,7 +268,7 @@ def evaluation_rerun(*, evaluation_id: int, user) -> Evaluation:
             "evaluation.not_done",
             "Only a finished or failed evaluation can be re-run.",
         )
-    recipe = task_recipe(original.recipe_name, original.task)
+    recipe = task_recipe(original.recipe_name, original.task, original.method)
     if recipe.version != original.recipe_version:
         raise UserError(
             "evaluation.recipe_changed",
@@ -283,6 +283,7 @@ def evaluation_rerun(*, evaluation_id: int, user) -> Evaluation:
             dataset_version=original.dataset_version,
             recipe_name=original.recipe_name,
             recipe_version=original.recipe_version,
+            method=original.method,
             seed=original.seed,
             queue=original.queue,
             rerun_of=source,
@@ -307,7 +308,7 @@ def evaluation_retry_smaller_batch(*, evaluation_id: int) -> bool:
         evaluation = Evaluation.objects.select_for_update().get(pk=evaluation_id)
         if evaluation.gradient_accumulation_steps > 1:
             return False
-        recipe = task_recipe(evaluation.recipe_name, evaluation.task)
+        recipe = task_recipe(evaluation.recipe_name, evaluation.task, evaluation.method)
         if recipe.with_half_batch() is None:
             return False  # a batch of one cannot be halved
         if evaluation.status != Status.RUNNING:

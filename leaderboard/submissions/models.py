@@ -12,6 +12,11 @@ class Visibility(models.TextChoices):
     PRIVATE = "private", "Private"
 
 
+def default_tracks() -> list[str]:
+    """Full fine-tuning only, unless a submission asks for more tracks."""
+    return ["full"]
+
+
 class ModelArchive(models.Model):
     """An uploaded model zip, stored once per content hash however often it is sent."""
 
@@ -36,6 +41,9 @@ class Submission(models.Model):
         ModelArchive, on_delete=models.PROTECT, related_name="submissions"
     )
     recipe = models.CharField(max_length=40)
+    # The fine-tuning methods (tracks, runners.contract.METHODS) it is evaluated
+    # under, chosen at upload: every task and seed runs once per track.
+    tracks = models.JSONField(default=default_tracks)
     visibility = models.CharField(
         max_length=10, choices=Visibility.choices, default=Visibility.PUBLIC
     )
@@ -66,6 +74,9 @@ class Evaluation(models.Model):
     )
     recipe_name = models.CharField(max_length=40)
     recipe_version = models.CharField(max_length=40)
+    # The fine-tuning method, i.e. the track its result counts on ("full", "lora",
+    # "bitfit"); also in the recipe version (``+lora@1``).
+    method = models.CharField(max_length=16, default="full", db_index=True)
     seed = models.IntegerField()
     queue = models.CharField(max_length=40, default="cpu")
     status = models.CharField(
@@ -167,6 +178,9 @@ class LeaderboardEntry(models.Model):
     # The numerics profile of every result in the row: a submission with results in
     # two profiles has two rows, never one that mixes them.
     numerics = models.CharField(max_length=48, default="")
+    # The fine-tuning method of every result in the row (Evaluation.method): tracks
+    # are never mixed in a row, and a board shows one track at a time.
+    track = models.CharField(max_length=16, default="full")
     score = models.FloatField(null=True, blank=True)
     task_count = models.PositiveIntegerField(default=0)
     # What the score is over: the tasks this deployment can evaluate
@@ -192,8 +206,8 @@ class LeaderboardEntry(models.Model):
     class Meta:
         constraints = [
             models.UniqueConstraint(
-                fields=["suite", "submission", "numerics"],
-                name="leaderboard_entry_unique",
+                fields=["suite", "submission", "numerics", "track"],
+                name="leaderboard_entry_track_unique",
             )
         ]
         indexes = [

@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 from typing import TYPE_CHECKING
 
-from runners.recipes import Recipe, get_recipe
+from runners.recipes import Recipe, get_recipe, with_method
 from tasks.errors import UserError
 from tasks.registry import get_task
 
@@ -24,12 +24,12 @@ TASK_LENGTH_RECIPES = ("quick", "standard")
 ``max_length``); ``smoke`` stays a smoke test at its own length."""
 
 
-def task_recipe(recipe_name: str, task: Task) -> Recipe:
+def task_recipe(recipe_name: str, task: Task, method: str = "full") -> Recipe:
     """The recipe ``recipe_name`` as it applies to ``task`` (LRA's fixed numbers,
     long-context lengths, more seeds for small tasks, the input length a task's
-    benchmark fine-tunes at)."""
+    benchmark fine-tunes at), fine-tuning with ``method`` (a track)."""
     recipe = get_recipe(recipe_name, task_name=task.name, task_type=task.task_type)
-    return with_task_length(recipe, task.name)
+    return with_method(with_task_length(recipe, task.name), method)
 
 
 def with_task_length(recipe: Recipe, task_name: str) -> Recipe:
@@ -55,7 +55,7 @@ def job_recipe(evaluation: Evaluation) -> Recipe:
     """The recipe a job of ``evaluation`` runs: its task's, at half the batch with
     twice the gradient accumulation after an out-of-memory failure (the effective
     batch, and so the version, unchanged)."""
-    recipe = task_recipe(evaluation.recipe_name, evaluation.task)
+    recipe = task_recipe(evaluation.recipe_name, evaluation.task, evaluation.method)
     if evaluation.gradient_accumulation_steps > 1:
         recipe = recipe.with_half_batch() or recipe
     return recipe

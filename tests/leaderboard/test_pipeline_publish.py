@@ -9,10 +9,11 @@ from tasks.errors import PlatformError
 
 
 class _Evaluation:
-    """What ``numerics_from`` reads of an Evaluation: its recipe and task."""
+    """What ``numerics_from`` reads of an Evaluation: its recipe, method and task."""
 
     def __init__(self, recipe_name: str) -> None:
         self.recipe_name = recipe_name
+        self.method = "full"
         self.task = SimpleNamespace(name="glue/sst2", task_type="classification")
         self.gradient_accumulation_steps = 1
 

@@ -1,0 +1,101 @@
+"""Fine-tuning methods are tracks: a row per (model, track), never mixed, one board
+per track (``?track=``), and the submission page compares a model's tracks."""
+
+import pytest
+
+from leaderboard.submissions.models import LeaderboardEntry
+from tasks.errors import UserError
+from tests.api.conftest import client_as
+from tests.factories import finish_evaluation, make_submission, model_variant
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def two_tracks(users, sst2_imported, tiny_model_zip, no_enqueue):
+    """One model on the full and LoRA tracks (0.8 and 0.7), another on full only."""
+    both = make_submission(
+        users["owner"],
+        model_variant(tiny_model_zip, "both"),
+        name="both",
+        tracks=("lora", "full"),
+    )
+    for evaluation in both.evaluations.all():
+        if evaluation.method == "lora":
+            finish_evaluation(evaluation, 0.7, trainable=1_000, train_seconds=4.0)
+        else:
+            finish_evaluation(evaluation, 0.8)
+    full_only = make_submission(
+        users["owner"], model_variant(tiny_model_zip, "full"), name="full-only"
+    )
+    for evaluation in full_only.evaluations.all():
+        finish_evaluation(evaluation, 0.9)
+    return both, full_only
+
+
+def test_each_track_has_its_own_evaluations_and_recipe_version(two_tracks):
+    both, full_only = two_tracks
+    assert both.tracks == ["full", "lora"]
+    assert full_only.tracks == ["full"]
+    versions = {e.method: e.recipe_version for e in both.evaluations.all()}
+    assert versions == {"full": "smoke@4", "lora": "smoke@4+lora@1"}
+    manifest = both.evaluations.get(method="lora").result.manifest
+    assert manifest["model_sha256"] == both.archive.sha256
+
+
+def test_rows_are_per_model_and_track_and_never_mixed(two_tracks):
+    both, _ = two_tracks
+    entries = LeaderboardEntry.objects.filter(submission=both)
+    assert {e.track: e.score for e in entries} == {
+        "full": pytest.approx(0.8),
+        "lora": pytest.approx(0.7),
+    }
+    lora = entries.get(track="lora")
+    assert lora.efficiency["trainable_params"] == 1_000
+    assert lora.efficiency["train_seconds"] == pytest.approx(4.0)
+    assert lora.efficiency["peak_memory_bytes"] == 200_000_000
+
+
+def test_the_api_shows_one_track_at_a_time(two_tracks):
+    body = client_as(None).get("/api/v1/leaderboards/glue").json()
+    assert body["track"] == "full" and body["tracks"] == ["full", "lora", "bitfit"]
+    assert [(r["name"], r["track"]) for r in body["rows"]] == [
+        ("full-only", "full"),
+        ("both", "full"),
+    ]
+    assert body["rows"][1]["score"] == pytest.approx(0.8)
+    lora = client_as(None).get("/api/v1/leaderboards/glue?track=lora").json()
+    ((row),) = lora["rows"]
+    assert (row["name"], row["track"], row["rank"]) == ("both", "lora", 1)
+    assert row["score"] == pytest.approx(0.7)
+    assert row["efficiency"]["trainable_params"] == 1_000
+    assert row["efficiency"]["train_seconds"] == pytest.approx(4.0)
+    assert row["efficiency"]["peak_memory_bytes"] == 200_000_000
+    bitfit = client_as(None).get("/api/v1/leaderboards/glue?track=bitfit").json()
+    assert bitfit["rows"] == []
+    # An unknown track shows full fine-tuning rather than an empty board.
+    odd = client_as(None).get("/api/v1/leaderboards/glue?track=prompting").json()
+    assert odd["track"] == "full"
+
+
+def test_suite_page_selects_a_track_and_submission_page_compares_them(two_tracks):
+    both, _ = two_tracks
+    page = client_as(None).get("/suites/glue/?track=lora").content.decode()
+    assert 'name="track"' in page
+    assert '<option value="lora" selected>' in page
+    assert "both" in page and "full-only" not in page
+    mine = client_as(None).get(f"/submissions/{both.pk}/").content.decode()
+    assert 'data-track="full"' in mine and 'data-track="lora"' in mine
+    assert "Trainable parameters" in mine
+    scores = client_as(None).get(f"/api/v1/submissions/{both.pk}").json()
+    tracks = {s["track"]: s for s in scores["suite_scores"]}
+    assert tracks["lora"]["trainable_params"] == 1_000
+    assert tracks["full"]["score"] == pytest.approx(0.8)
+
+
+def test_an_unknown_track_is_refused_at_upload(users, sst2_imported, tiny_model_zip):
+    with pytest.raises(UserError) as error:
+        make_submission(
+            users["owner"], model_variant(tiny_model_zip, "odd"), tracks=("prompt",)
+        )
+    assert error.value.code == "submission.unknown_track"
