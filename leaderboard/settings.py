@@ -61,7 +61,6 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
-    "leaderboard.microcache.AnonymousMicrocacheMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -330,5 +329,6 @@ GLEW_REQUEUE_AFTER_S = int(os.environ.get("GLEW_REQUEUE_AFTER_S", 900))
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 
 # Anonymous reads of leaderboards and submissions are answered from a cache of whole
-# responses for this many seconds (0 turns it off; leaderboard/microcache.py).
+# responses for this many seconds, in front of Django (0 turns it off;
+# leaderboard/microcache.py, wrapped around the handler in leaderboard/wsgi.py).
 GLEW_MICROCACHE_SECONDS = float(os.environ.get("GLEW_MICROCACHE_SECONDS", 2))
