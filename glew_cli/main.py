@@ -1,7 +1,7 @@
 """``glew``: log in, submit a model folder, follow it, rank, download data.
 
     glew login [--username U] [--password P | --token KEY]
-    glew submit MODEL_DIR --suite glue --recipe quick
+    glew submit MODEL_DIR --suite glue --recipe quick [--tracks full,lora]
     glew status ID [--watch]
     glew leaderboard SUITE [--csv]
     glew download SUITE/TASK [-o FILE]
@@ -91,6 +91,7 @@ def cmd_submit(args) -> int:
             "suites": ",".join(args.suite or []),
             "tasks": ",".join(args.task or []),
             "recipe": args.recipe,
+            "tracks": args.tracks,
             "visibility": "private" if args.private else "public",
             "description": args.description or "",
         }
@@ -256,6 +257,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--suite", action="append", help="suite to evaluate on (repeat)")
     p.add_argument("--task", action="append", help="single task, e.g. glue/rte")
     p.add_argument("--recipe", default="quick")
+    p.add_argument(
+        "--tracks",
+        default="full",
+        help="fine-tuning methods, comma-separated: full, lora, bitfit (default full)",
+    )
     p.add_argument("--name")
     p.add_argument("--description")
     p.add_argument("--private", action="store_true")

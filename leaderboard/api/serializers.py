@@ -20,6 +20,8 @@ class SubmissionCreateInput(serializers.Serializer):
     tasks = serializers.CharField(required=False, allow_blank=True, default="")
     suites = serializers.CharField(required=False, allow_blank=True, default="")
     recipe = serializers.CharField(required=False, default="quick")
+    # Fine-tuning methods, comma-separated ("full,lora"); full only by default.
+    tracks = serializers.CharField(required=False, allow_blank=True, default="full")
     visibility = serializers.CharField(required=False, default="public")
     description = serializers.CharField(required=False, allow_blank=True, default="")
 
@@ -38,6 +40,7 @@ def evaluation_data(evaluation: Evaluation) -> dict:
             "name": evaluation.recipe_name,
             "version": evaluation.recipe_version,
         },
+        "track": evaluation.method,
         "status": evaluation.status,
         "attempts": evaluation.attempts,
         "progress": evaluation.progress or None,
@@ -75,6 +78,7 @@ def submission_data(
         "owner": submission.owner.username,
         "status": submission.status,
         "recipe": submission.recipe,
+        "tracks": submission.tracks,
         "visibility": submission.visibility,
         "is_baseline": submission.is_baseline,
         "model_sha256": submission.archive.sha256,

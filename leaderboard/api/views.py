@@ -132,6 +132,7 @@ class SubmissionListView(APIView):
             suites=s.split_list(values["suites"]),
             visibility=values["visibility"],
             description=values["description"],
+            tracks=s.split_list(values["tracks"]) or ["full"],
         )
         body = s.submission_data(
             submission, selectors.submission_evaluations(submission), request

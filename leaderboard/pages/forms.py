@@ -3,7 +3,14 @@
 from django import forms
 from django.contrib.auth.forms import UserCreationForm
 
+from runners.contract import METHODS
 from runners.recipes import RECIPE_NAMES
+
+TRACK_LABELS = {
+    "full": "full fine-tuning",
+    "lora": "LoRA (adapters on query/value)",
+    "bitfit": "BitFit (biases and head only)",
+}
 
 
 class SubmitForm(forms.Form):
@@ -19,6 +26,14 @@ class SubmitForm(forms.Form):
         required=False, help_text="Or single tasks, comma-separated (e.g. glue/rte)."
     )
     recipe = forms.ChoiceField(choices=[(name, name) for name in RECIPE_NAMES])
+    tracks = forms.MultipleChoiceField(
+        required=False,
+        initial=["full"],
+        choices=[(m, TRACK_LABELS.get(m, m)) for m in METHODS],
+        widget=forms.CheckboxSelectMultiple,
+        help_text="Fine-tuning methods, each ranked on its own board (full when "
+        "none is ticked).",
+    )
     visibility = forms.ChoiceField(
         choices=[("public", "public"), ("private", "private")]
     )

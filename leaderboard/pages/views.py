@@ -346,6 +346,7 @@ def submit(request: HttpRequest) -> HttpResponse:
                 suites=split_list(values["suites"]),
                 visibility=values["visibility"],
                 description=values["description"],
+                tracks=values["tracks"] or ["full"],
             )
         except UserError as error:
             if wants_json:

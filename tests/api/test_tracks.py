@@ -1,9 +1,11 @@
 """Fine-tuning methods are tracks: a row per (model, track), never mixed, one board
 per track (``?track=``), and the submission page compares a model's tracks."""
 
+import io
+
 import pytest
 
-from leaderboard.submissions.models import LeaderboardEntry
+from leaderboard.submissions.models import LeaderboardEntry, Submission
 from tasks.errors import UserError
 from tests.api.conftest import client_as
 from tests.factories import finish_evaluation, make_submission, model_variant
@@ -99,3 +101,68 @@ def test_an_unknown_track_is_refused_at_upload(users, sst2_imported, tiny_model_
             users["owner"], model_variant(tiny_model_zip, "odd"), tracks=("prompt",)
         )
     assert error.value.code == "submission.unknown_track"
+
+
+def test_the_api_upload_chooses_tracks_and_defaults_to_full(
+    users, sst2_imported, tiny_model_zip, no_enqueue
+):
+    client = client_as(users["owner"])
+    created = []
+    for name, tracks in (("chosen", "bitfit, full"), ("default", None)):
+        fields = {
+            "archive": _zip(tiny_model_zip, name),
+            "name": name,
+            "tasks": "glue/sst2",
+            "recipe": "smoke",
+        }
+        if tracks is not None:
+            fields["tracks"] = tracks
+        response = client.post("/api/v1/submissions", fields, format="multipart")
+        assert response.status_code == 201, response.content
+        created.append(client.get(f"/api/v1/submissions/{response.json()['id']}"))
+    chosen, default = (r.json() for r in created)
+    assert chosen["tracks"] == ["full", "bitfit"]
+    assert sorted(e["track"] for e in chosen["evaluations"]) == ["bitfit", "full"]
+    assert default["tracks"] == ["full"]
+    assert [e["track"] for e in default["evaluations"]] == ["full"]
+    refused = client.post(
+        "/api/v1/submissions",
+        {
+            "archive": _zip(tiny_model_zip, "odd"),
+            "name": "odd",
+            "tasks": "glue/sst2",
+            "tracks": "full,adapters",
+        },
+        format="multipart",
+    )
+    assert refused.status_code == 400
+    assert refused.json()["code"] == "submission.unknown_track"
+
+
+def test_the_upload_form_offers_tracks_with_full_ticked(
+    users, sst2_imported, tiny_model_zip, no_enqueue
+):
+    client = client_as(users["owner"])
+    page = client.get("/submit/").content.decode()
+    assert 'name="tracks" value="full"' in page and 'value="lora"' in page
+    response = client.post(
+        "/submit/",
+        {
+            "archive": _zip(tiny_model_zip, "form"),
+            "name": "form",
+            "tasks": "glue/sst2",
+            "recipe": "smoke",
+            "visibility": "public",
+            "tracks": ["full", "lora"],
+        },
+    )
+    assert response.status_code == 302
+    submission = Submission.objects.get(name="form")
+    assert submission.tracks == ["full", "lora"]
+    assert {e.method for e in submission.evaluations.all()} == {"full", "lora"}
+
+
+def _zip(tiny_model_zip, tag: str):
+    stream = io.BytesIO(model_variant(tiny_model_zip, tag))
+    stream.name = f"{tag}.zip"
+    return stream

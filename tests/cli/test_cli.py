@@ -83,6 +83,32 @@ def test_submit_a_folder_then_status(logged_in, model_dir, sst2_folder, capsys):
     assert "finished" in out and "score 75.0" in out
 
 
+def test_submit_with_tracks_queues_each_track(
+    logged_in, model_dir, sst2_folder, capsys
+):
+    call_command("import_task", "glue/sst2", str(sst2_folder))
+    code = main(
+        [
+            "submit",
+            str(model_dir),
+            "--task",
+            "glue/sst2",
+            "--recipe",
+            "smoke",
+            "--tracks",
+            "full,lora",
+            "--quiet",
+        ]
+    )
+    assert code == 0, capsys.readouterr()
+    submission = Submission.objects.get()
+    assert submission.tracks == ["full", "lora"]
+    assert sorted(e.recipe_version for e in submission.evaluations.all()) == [
+        "smoke@4",
+        "smoke@4+lora@1",
+    ]
+
+
 def test_submit_without_login_is_refused_plainly(env, model_dir, capsys):
     assert main(["submit", str(model_dir), "--suite", "glue"]) == 1
     assert "glew login" in capsys.readouterr().err
