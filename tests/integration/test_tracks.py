@@ -1,0 +1,63 @@
+"""Fine-tuning method tracks end to end: a tiny model uploaded on the full and LoRA
+tracks is fine-tuned twice by a real worker in the real sandbox and gets a row on
+each track's board, never one that mixes them."""
+
+import pytest
+from django.core.management import call_command
+
+from leaderboard.submissions.models import LeaderboardEntry
+from tests.integration.test_spine import wait_for_submission
+
+pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
+
+
+def test_a_tiny_model_gets_rows_on_the_full_and_lora_tracks(
+    celery_worker, api, sst2_folder, tiny_model_zip
+):
+    call_command("import_task", "glue/sst2", str(sst2_folder))
+    with tiny_model_zip.open("rb") as archive:
+        response = api.post(
+            "/api/v1/submissions",
+            {
+                "archive": archive,
+                "name": "tiny-bert",
+                "tasks": "glue/sst2",
+                "recipe": "smoke",
+                "tracks": "full,lora",
+            },
+            format="multipart",
+        )
+    assert response.status_code == 201, response.content
+    body = wait_for_submission(api, response.json()["id"])
+    assert body["status"] == "finished", body
+    runs = {e["track"]: e for e in body["evaluations"]}
+    assert set(runs) == {"full", "lora"}
+    assert all(e["status"] == "finished" for e in runs.values()), runs
+    full, lora = runs["full"], runs["lora"]
+    assert lora["manifest"]["sandbox"] == "bubblewrap"
+    assert full["recipe"]["version"] == "smoke@4"
+    assert lora["recipe"]["version"] == "smoke@4+lora@1"
+    # What each trained, in the manifest and the efficiency figures.
+    assert full["manifest"]["method"] == {
+        "name": "full",
+        "trainable_params": full["efficiency"]["params"],
+    }
+    method = lora["manifest"]["method"]
+    assert method["name"] == "lora" and method["target_modules"] == ["query", "value"]
+    assert method["execution"] == lora["manifest"]["execution_path"] == "padded"
+    assert full["manifest"]["execution_path"] == "packed_sdpa"
+    trainable = lora["efficiency"]["trainable_params"]
+    assert 0 < trainable < full["efficiency"]["trainable_params"] / 5
+
+    entries = LeaderboardEntry.objects.filter(submission_id=body["id"])
+    assert sorted(e.track for e in entries) == ["full", "lora"]
+    boards = {
+        track: api.get(f"/api/v1/leaderboards/glue?track={track}").json()
+        for track in ("full", "lora")
+    }
+    for track, board in boards.items():
+        (row,) = board["rows"]
+        assert row["track"] == track and row["score"] is not None
+    assert boards["lora"]["rows"][0]["efficiency"]["trainable_params"] == trainable
+    assert boards["lora"]["rows"][0]["score"] == pytest.approx(lora["task_score"])
+    assert boards["full"]["rows"][0]["score"] == pytest.approx(full["task_score"])
