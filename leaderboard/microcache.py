@@ -43,7 +43,13 @@ LOCAL_ENTRIES = 2048
 # when a popular entry would expire (and none is served anything older than the
 # period). A page takes milliseconds to build, far less than the other tenth.
 REFRESH_AFTER = 0.9
-OUTCOME = "glew.microcache"  # the environ key that says hit, miss or uncached
+# How long a request waits for another thread building the same expired URL before
+# building it itself.
+WAIT_SECONDS = 5
+# The environ key that says how the request was answered: hit, hit-shared (from the
+# shared level), waited (for another thread's build), refresh (built ahead of
+# expiry), miss, or uncached.
+OUTCOME = "glew.microcache"
 
 
 class Microcache:
@@ -52,7 +58,7 @@ class Microcache:
     def __init__(self, app) -> None:
         self.app = app
         self.local: dict[str, tuple[float, str, list, bytes]] = {}
-        self.building: dict[str, int] = {}  # key -> the thread renewing it
+        self.building: dict[str, threading.Event] = {}  # set when built
 
     def __call__(self, environ: dict, start_response):
         seconds = settings.GLEW_MICROCACHE_SECONDS
@@ -76,16 +82,26 @@ class Microcache:
 
     def _renew(self, key: str, entry, environ: dict, start_response, seconds):
         """An entry past its refresh point (or none): take a younger entry from the
-        shared level, or run Django. A still-fresh entry is renewed by one thread of
-        one process (a claim in the process, then one in the shared cache) while the
-        others go on serving it. Returns (entry to serve, None) or (None, Django's
-        response)."""
+        shared level, or run Django, once per process and URL at a time. While one
+        thread renews a still-fresh entry the others go on serving it (and another
+        process, holding the claim in the shared cache, leaves it alone); a thread
+        that finds an expired entry being built waits for it. Returns (entry to
+        serve, None) or (None, Django's response)."""
         now = time.time()
         age = now - entry[0] if entry is not None else seconds
-        me = threading.get_ident()
-        if age < seconds and self.building.setdefault(key, me) != me:
-            environ[OUTCOME] = "hit"
-            return entry, None
+        mine = threading.Event()
+        other = self.building.setdefault(key, mine)
+        if other is not mine:
+            if age < seconds:
+                environ[OUTCOME] = "hit"
+                return entry, None
+            other.wait(WAIT_SECONDS)
+            entry = self.local.get(key)
+            if entry is not None and time.time() - entry[0] < seconds:
+                environ[OUTCOME] = "waited"
+                return entry, None
+            environ[OUTCOME] = "miss"  # what was built may not be shared (a 404)
+            return None, self._build(key, environ, start_response, seconds)
         try:
             shared = cache.get(key)
             if shared is not None and now - shared[0] < min(age, seconds):
@@ -95,7 +111,7 @@ class Microcache:
             if age >= seconds:
                 environ[OUTCOME] = "miss"
                 return None, self._build(key, environ, start_response, seconds)
-            if not cache.add("renew:" + key, me, 5):  # another process renews it
+            if not cache.add("renew:" + key, 1, 5):  # another process renews it
                 environ[OUTCOME] = "hit"
                 return entry, None
             environ[OUTCOME] = "refresh"
@@ -104,8 +120,8 @@ class Microcache:
             finally:
                 cache.delete("renew:" + key)
         finally:
-            if self.building.get(key) == me:
-                del self.building[key]
+            del self.building[key]
+            mine.set()
 
     def _build(self, key: str, environ: dict, start_response, seconds: float):
         """Run Django; store the response when it may be shared."""

@@ -2,6 +2,8 @@
 briefly, only to requests without a session or token, with Django's headers."""
 
 import json
+import threading
+import time
 from wsgiref.util import setup_testing_defaults
 
 import pytest
@@ -159,3 +161,33 @@ def test_the_served_application_is_behind_the_microcache():
 
     inner = getattr(wsgi.application, "app", None)
     assert isinstance(wsgi.application, Microcache) or isinstance(inner, Microcache)
+
+
+def test_requests_for_a_url_being_built_wait_for_it_instead_of_building_it(
+    microcache,
+):
+    started, release = threading.Event(), threading.Event()
+
+    class SlowDjango(FakeDjango):
+        def __call__(self, environ, start_response):
+            started.set()
+            release.wait(5)
+            return super().__call__(environ, start_response)
+
+    app = SlowDjango()
+    cached = Microcache(app)
+    first = threading.Thread(target=get, args=(cached, "/api/v1/suites"))
+    first.start()
+    started.wait(5)
+    answers = []
+    second = threading.Thread(
+        target=lambda: answers.append(get(cached, "/api/v1/suites"))
+    )
+    second.start()
+    time.sleep(0.2)  # the second request is waiting by now (else it finds a hit)
+    release.set()
+    first.join(5)
+    second.join(5)
+    body, outcome = answers[0][2:]
+    assert body == b"built 1" and outcome in ("waited", "hit")
+    assert app.calls == 1
