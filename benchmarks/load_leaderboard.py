@@ -8,19 +8,30 @@ home page and submission pages. Prints p50/p95/p99 latency, throughput and error
 Target: p95 <= 50 ms and 0 errors.
 
     python benchmarks/load_leaderboard.py [--submissions 10000] [--clients 50]
-        [--seconds 20] [--workers 4]
+        [--seconds 20] [--workers N] [--threads 8] [--server-cpus 0]
+        [--reuse-database]
+
+The server is gunicorn with deploy/gunicorn.conf.py. Its processes meter the CPU
+time of each request (leaderboard/request_cpu.py), and the benchmark prints CPU ms
+per request by route and microcache outcome (hit, hit-shared, refresh, miss,
+uncached) and the server's whole CPU per request against the budget the target
+implies (at ~2,000 req/s, two cores give a request 1 ms of CPU, client included).
+``--server-cpus 0`` pins the server to one core (wrk to the others): a stand-in for a
+slower machine of two cores.
 """
 
 from __future__ import annotations
 
 import argparse
 import http.client
+import json
 import os
 import random
 import shutil
 import statistics
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from pathlib import Path
@@ -116,8 +127,18 @@ def recreate_database(name: str) -> None:
 
 
 def serve(
-    database_url: str, port: int, workers: int, cache_url: str = ""
+    database_url: str,
+    port: int,
+    workers: int,
+    cache_url: str = "",
+    *,
+    threads: int = 1,
+    cpus: str = "",
+    cpu_dir: str = "",
 ) -> subprocess.Popen:
+    """gunicorn on loopback as deployed (deploy/gunicorn.conf.py: gthread workers
+    that keep connections alive), or sync workers when ``threads`` is 1; under
+    ``taskset -c cpus`` if given."""
     env = dict(os.environ)
     env.update(
         DATABASE_URL=database_url,
@@ -128,19 +149,17 @@ def serve(
     )
     if cache_url:
         env["GLEW_CACHE_URL"] = cache_url
+    if cpu_dir:
+        env["GLEW_REQUEST_CPU_DIR"] = cpu_dir
+    command = [sys.executable, "-m", "gunicorn", "-c", "deploy/gunicorn.conf.py"]
+    command += ["leaderboard.wsgi", "-b", f"127.0.0.1:{port}", "-w", str(workers)]
+    command += ["--log-level", "warning", "--threads", str(threads)]
+    if threads == 1:
+        command += ["-k", "sync"]
+    if cpus:
+        command = ["taskset", "-c", cpus, *command]
     proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "gunicorn",
-            "leaderboard.wsgi",
-            "-b",
-            f"127.0.0.1:{port}",
-            "-w",
-            str(workers),
-            "--log-level",
-            "warning",
-        ],
+        command,
         cwd=REPO,
         env=env,
         start_new_session=True,
@@ -158,8 +177,12 @@ def serve(
     raise RuntimeError("gunicorn did not start")
 
 
-def drive(port: int, paths: list[str], clients: int, seconds: float) -> dict:
-    """C keep-alive clients, each looping over random paths until the deadline."""
+def drive(
+    port: int, paths: list[str], clients: int, seconds: float, warmup: bool = False
+) -> dict:
+    """C keep-alive clients, each looping over random paths until the deadline.
+    Warm-up requests say so in a header, and the CPU meter leaves them out."""
+    headers = {"X-Glew-Warmup": "1"} if warmup else {}
     latencies: list[float] = []
     errors: list[str] = []
     lock = threading.Lock()
@@ -173,7 +196,7 @@ def drive(port: int, paths: list[str], clients: int, seconds: float) -> dict:
             path = rng.choice(paths)
             start = time.perf_counter()
             try:
-                conn.request("GET", path)
+                conn.request("GET", path, headers=headers)
                 response = conn.getresponse()
                 response.read()
                 if response.status != 200:
@@ -227,16 +250,19 @@ end
 """
 
 
-def drive_wrk(port: int, paths: list[str], clients: int, seconds: float) -> dict:
+def drive_wrk(
+    port: int, paths: list[str], clients: int, seconds: float, cpus: str = ""
+) -> dict:
     """The same load from wrk (C, one thread per core): the client costs far less
     CPU than Python threads, so the figures are the server's."""
-    import tempfile
 
     script = WRK_SCRIPT % ", ".join(f'"{p}"' for p in paths)
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as handle:
         handle.write(script)
+    pin = ["taskset", "-c", cpus] if cpus else []
     done = subprocess.run(
         [
+            *pin,
             "wrk",
             "-t",
             "2",
@@ -269,14 +295,95 @@ def drive_wrk(port: int, paths: list[str], clients: int, seconds: float) -> dict
     }
 
 
-def main() -> int:
+def cpu_report(folder: str, cores: float) -> None:
+    """Print CPU ms per request by route and microcache outcome, from the files the
+    server processes wrote (leaderboard/request_cpu.py), against the budget the
+    target implies: at 2,000 req/s, ``cores`` cores give each request
+    ``cores / 2000`` s of CPU, all of it, server and client included."""
+    totals: dict[str, list[float]] = {}
+    process_cpu = 0.0
+    for path in Path(folder).glob("*.json"):
+        data = json.loads(path.read_text())
+        process_cpu += data["process_cpu_s"]
+        for key, (count, seconds) in data["totals"].items():
+            row = totals.setdefault(key, [0, 0.0])
+            row[0] += count
+            row[1] += seconds
+    requests = sum(row[0] for row in totals.values())
+    if not requests:
+        print("no CPU figures (the server wrote none)")
+        return
+    print(f"{'route':<32} {'outcome':<10} {'requests':>9} {'CPU ms/request':>15}")
+    for key in sorted(totals):
+        route, outcome = key.rsplit(" ", 1)
+        count, seconds = totals[key]
+        print(f"{route:<32} {outcome:<10} {count:>9} {1000 * seconds / count:>15.3f}")
+    by_outcome: dict[str, list[float]] = {}
+    for key, (count, seconds) in totals.items():
+        row = by_outcome.setdefault(key.rsplit(" ", 1)[1], [0, 0.0])
+        row[0] += count
+        row[1] += seconds
+    for outcome, (count, seconds) in sorted(by_outcome.items()):
+        share = 100 * count / requests
+        mean = 1000 * seconds / count
+        print(f"all routes {outcome}: {count} ({share:.1f}%), {mean:.3f} ms CPU each")
+    budget_ms = 1000 * cores / 2000
+    all_in = 1000 * process_cpu / requests
+    print(
+        f"server processes' whole CPU per request (gunicorn's parsing and "
+        f"connections included): {all_in:.3f} ms; budget at 2,000 req/s on "
+        f"{cores:g} core(s): {budget_ms:.3f} ms; ratio {all_in / budget_ms:.2f}"
+    )
+    built = [by_outcome[o] for o in ("miss", "refresh") if o in by_outcome]
+    if "hit" in by_outcome and built:
+        hit = by_outcome["hit"][1] / by_outcome["hit"][0]
+        django = sum(row[1] for row in built) / sum(row[0] for row in built)
+        print(
+            f"a hit costs {django / hit:.0f}x less CPU than running Django "
+            f"(miss and refresh: {1000 * django:.3f} ms); Django's share of the server "
+            f"CPU: {100 * sum(row[1] for row in built) / process_cpu:.0f}%"
+        )
+
+
+def cpu_name() -> str:
+    for line in Path("/proc/cpuinfo").read_text().splitlines():
+        if line.startswith("model name"):
+            return line.split(":", 1)[1].strip()
+    return "unknown CPU"
+
+
+def arguments() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--submissions", type=int, default=10_000)
     parser.add_argument("--clients", type=int, default=50)
     parser.add_argument("--seconds", type=float, default=20.0)
-    parser.add_argument("--workers", type=int, default=3)
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=0,
+        help="gunicorn workers; by default deploy/gunicorn.conf.py's choice, one per "
+        "CPU the server may use",
+    )
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=8,
+        help="threads per worker (gthread, keep-alive; 8 as deployed); 1 for sync "
+        "workers, which close every connection",
+    )
+    parser.add_argument(
+        "--server-cpus",
+        default="",
+        help="pin the server to these CPUs (taskset -c), e.g. 0 to approximate a "
+        "slower machine with one core; wrk then runs on the others",
+    )
     parser.add_argument("--port", type=int, default=8765)
     parser.add_argument("--database", default="glew_load")
+    parser.add_argument(
+        "--reuse-database",
+        action="store_true",
+        help="serve the database a previous run filled",
+    )
     parser.add_argument(
         "--cache-url",
         default="redis://127.0.0.1:6379/14",
@@ -289,26 +396,65 @@ def main() -> int:
         default="auto",
         help="wrk when installed (apt-get install wrk), else Python threads",
     )
-    args = parser.parse_args()
+    return parser.parse_args()
 
+
+def public_ids(url: str) -> list[int]:
+    import psycopg
+
+    with psycopg.connect(url.replace("postgres://", "postgresql://")) as conn:
+        rows = conn.execute(
+            "SELECT id FROM submissions_submission WHERE visibility = 'public'"
+        )
+        return [row[0] for row in rows]
+
+
+def main() -> int:
+    args = arguments()
     url = f"postgres://postgres@127.0.0.1:5432/{args.database}"
-    recreate_database(args.database)
-    started = time.monotonic()
-    ids = populate(url, args.submissions)
-    took = time.monotonic() - started
-    print(f"populated {args.submissions} submissions in {took:.1f} s")
-    server = serve(url, args.port, args.workers, args.cache_url)
+    if args.reuse_database:
+        ids = public_ids(url)
+    else:
+        recreate_database(args.database)
+        started = time.monotonic()
+        ids = populate(url, args.submissions)
+        took = time.monotonic() - started
+        print(f"populated {args.submissions} submissions in {took:.1f} s")
+    server_cpus = len(args.server_cpus.split(",")) if args.server_cpus else None
+    args.workers = args.workers or server_cpus or len(os.sched_getaffinity(0))
+    cpu_dir = tempfile.mkdtemp(prefix="glew-request-cpu-")
+    server = serve(
+        url,
+        args.port,
+        args.workers,
+        args.cache_url,
+        threads=args.threads,
+        cpus=args.server_cpus,
+        cpu_dir=cpu_dir,
+    )
+    client_cpus = ""
+    if args.server_cpus:
+        others = set(range(os.cpu_count() or 1)) - set(
+            int(c) for c in args.server_cpus.split(",")
+        )
+        client_cpus = ",".join(str(c) for c in sorted(others))
     try:
         rng = random.Random(1)
         paths = ["/api/v1/leaderboards/glue", "/suites/glue/", "/", "/api/v1/suites"]
         paths += [f"/api/v1/submissions/{rng.choice(ids)}" for _ in range(20)]
         paths += [f"/suites/glue/?page={rng.randint(1, 50)}" for _ in range(5)]
-        drive(args.port, paths, 4, 2.0)  # warm-up: imports, connections, caches
+        drive(args.port, paths, 4, 2.0, warmup=True)  # imports, connections
         use_wrk = args.client == "wrk" or (
             args.client == "auto" and shutil.which("wrk") is not None
         )
-        run = drive_wrk if use_wrk else drive
-        figures = run(args.port, paths, args.clients, args.seconds)
+        load_before = os.getloadavg()[0]
+        if use_wrk:
+            figures = drive_wrk(
+                args.port, paths, args.clients, args.seconds, client_cpus
+            )
+        else:
+            figures = drive(args.port, paths, args.clients, args.seconds)
+        load_after = os.getloadavg()[0]
         print(f"client: {'wrk' if use_wrk else 'python threads'}")
     finally:
         os.killpg(server.pid, 15)
@@ -316,16 +462,26 @@ def main() -> int:
             server.wait(timeout=15)
         except subprocess.TimeoutExpired:
             os.killpg(server.pid, 9)
+    model = "sync" if args.threads == 1 else f"gthread x{args.threads}, keep-alive"
+    pinned = (
+        f"server pinned to CPU {args.server_cpus}"
+        if args.server_cpus
+        else ("server unpinned")
+    )
     print(
         f"clients {args.clients}, {args.seconds:.0f} s, gunicorn workers "
-        f"{args.workers}, cache {args.cache_url or 'per process'}, machine: "
-        f"{os.cpu_count()} CPUs"
+        f"{args.workers} ({model}), {pinned}, cache "
+        f"{args.cache_url or 'per process'}; CPU: {cpu_name()}, "
+        f"{os.cpu_count()} CPUs; load average (1 min) {load_before:.2f} before, "
+        f"{load_after:.2f} after"
     )
     for key in ("requests", "rps", "p50_ms", "p95_ms", "p99_ms", "errors"):
         value = figures[key]
         print(f"{key}: {value:.1f}" if isinstance(value, float) else f"{key}: {value}")
     if figures["error_samples"]:
         print("error samples:", figures["error_samples"])
+    cpu_report(cpu_dir, float(server_cpus or os.cpu_count() or 1))
+    shutil.rmtree(cpu_dir, ignore_errors=True)
     ok = figures["p95_ms"] <= 50 and figures["errors"] == 0
     print(f"target p95 <= 50 ms and 0 errors: {'met' if ok else 'NOT met'}")
     return 0
