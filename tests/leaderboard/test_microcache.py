@@ -191,3 +191,12 @@ def test_requests_for_a_url_being_built_wait_for_it_instead_of_building_it(
     body, outcome = answers[0][2:]
     assert body == b"built 1" and outcome in ("waited", "hit")
     assert app.calls == 1
+
+
+def test_the_local_level_holds_a_bounded_number_of_bytes(microcache, monkeypatch):
+    monkeypatch.setattr("leaderboard.microcache.LOCAL_BYTES", 20)
+    cached = Microcache(FakeDjango())  # bodies of 7 bytes: "built N"
+    for page in range(10):
+        get(cached, "/suites/glue/", QUERY_STRING=f"page={page}")
+        assert cached.local_bytes <= 20
+    assert len(cached.local) <= 2
