@@ -2,29 +2,29 @@
 
 Fills a dedicated database (``glew_load`` by default, dropped and made anew) with
 N submissions whose leaderboard rows are precomputed as the platform keeps them,
-serves the site with gunicorn on loopback, and drives C concurrent keep-alive
-clients for a bounded time against the leaderboard page, the leaderboard API, the
-home page and submission pages. Prints p50/p95/p99 latency, throughput and errors.
-Target: p95 <= 50 ms and 0 errors.
+serves the site on loopback as deployed (deploy/serve_web.py), and drives C
+concurrent keep-alive clients for a bounded time against the leaderboard page, the
+leaderboard API, the home page and submission pages. Prints p50/p95/p99 latency,
+throughput and errors. Target: p95 <= 50 ms and 0 errors.
 
     python benchmarks/load_leaderboard.py [--submissions 10000] [--clients 50]
         [--seconds 20] [--workers N] [--threads 8] [--server-cpus 0]
-        [--reuse-database]
+        [--server granian|gunicorn|gunicorn-sync] [--reuse-database]
 
-The server is gunicorn with deploy/gunicorn.conf.py. Its processes meter the CPU
-time of each request (leaderboard/request_cpu.py), and the benchmark prints CPU ms
-per request by route and microcache outcome (hit, hit-shared, refresh, miss,
-uncached) and the server's whole CPU per request against the budget the target
-implies (at ~2,000 req/s, two cores give a request 1 ms of CPU, client included).
-``--server-cpus 0`` pins the server to one core (wrk to the others): a stand-in for a
-slower machine of two cores.
+The server's processes meter the CPU time of each request
+(leaderboard/request_cpu.py), and the benchmark prints CPU ms per request by route
+and microcache outcome (hit, hit-shared, waited, refresh, miss, uncached) and the
+server's whole CPU per request against the budget the target implies (at ~2,000
+req/s, two cores give a request 1 ms of CPU, client included). ``--server-cpus 0``
+pins the server to one core (wrk to the others): a stand-in for a slower machine of
+two cores. ``--server gunicorn`` serves the same application with gunicorn, the
+baseline the figures in README compare against.
 """
 
 from __future__ import annotations
 
 import argparse
 import http.client
-import json
 import os
 import random
 import shutil
@@ -38,6 +38,8 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "benchmarks"))
+from benchlib.request_cpu import cpu_name, cpu_report  # noqa: E402
 
 
 def populate(database_url: str, submissions: int) -> list[int]:
@@ -132,13 +134,14 @@ def serve(
     workers: int,
     cache_url: str = "",
     *,
-    threads: int = 1,
+    server: str = "granian",
+    threads: int = 8,
     cpus: str = "",
     cpu_dir: str = "",
 ) -> subprocess.Popen:
-    """gunicorn on loopback as deployed (deploy/gunicorn.conf.py: gthread workers
-    that keep connections alive), or sync workers when ``threads`` is 1; under
-    ``taskset -c cpus`` if given."""
+    """The web tier on loopback as deployed (deploy/serve_web.py: Granian), or, to
+    compare, gunicorn with gthread workers (``gunicorn``) or sync workers
+    (``gunicorn-sync``, which close every connection); under ``taskset -c cpus``."""
     env = dict(os.environ)
     env.update(
         DATABASE_URL=database_url,
@@ -146,16 +149,22 @@ def serve(
         GLEW_DEBUG="0",
         GLEW_SECRET_KEY="load-benchmark-only",
         GLEW_ALLOWED_HOSTS="127.0.0.1",
+        GLEW_WEB_BIND=f"127.0.0.1:{port}",
+        GLEW_WEB_WORKERS=str(workers),
+        GLEW_WEB_THREADS=str(threads),
+        GLEW_WEB_LOG_LEVEL="warning",
     )
     if cache_url:
         env["GLEW_CACHE_URL"] = cache_url
     if cpu_dir:
         env["GLEW_REQUEST_CPU_DIR"] = cpu_dir
-    command = [sys.executable, "-m", "gunicorn", "-c", "deploy/gunicorn.conf.py"]
-    command += ["leaderboard.wsgi", "-b", f"127.0.0.1:{port}", "-w", str(workers)]
-    command += ["--log-level", "warning", "--threads", str(threads)]
-    if threads == 1:
-        command += ["-k", "sync"]
+    command = [sys.executable, "deploy/serve_web.py"]
+    if server.startswith("gunicorn"):
+        command = [sys.executable, "-m", "gunicorn", "leaderboard.wsgi"]
+        command += ["-b", f"127.0.0.1:{port}", "-w", str(workers)]
+        command += ["--log-level", "warning", "--keep-alive", "30"]
+        if server == "gunicorn":
+            command += ["-k", "gthread", "--threads", str(threads)]
     if cpus:
         command = ["taskset", "-c", cpus, *command]
     proc = subprocess.Popen(
@@ -295,81 +304,25 @@ def drive_wrk(
     }
 
 
-def cpu_report(folder: str, cores: float) -> None:
-    """Print CPU ms per request by route and microcache outcome, from the files the
-    server processes wrote (leaderboard/request_cpu.py), against the budget the
-    target implies: at 2,000 req/s, ``cores`` cores give each request
-    ``cores / 2000`` s of CPU, all of it, server and client included."""
-    totals: dict[str, list[float]] = {}
-    process_cpu = 0.0
-    for path in Path(folder).glob("*.json"):
-        data = json.loads(path.read_text())
-        process_cpu += data["process_cpu_s"]
-        for key, (count, seconds) in data["totals"].items():
-            row = totals.setdefault(key, [0, 0.0])
-            row[0] += count
-            row[1] += seconds
-    requests = sum(row[0] for row in totals.values())
-    if not requests:
-        print("no CPU figures (the server wrote none)")
-        return
-    print(f"{'route':<32} {'outcome':<10} {'requests':>9} {'CPU ms/request':>15}")
-    for key in sorted(totals):
-        route, outcome = key.rsplit(" ", 1)
-        count, seconds = totals[key]
-        print(f"{route:<32} {outcome:<10} {count:>9} {1000 * seconds / count:>15.3f}")
-    by_outcome: dict[str, list[float]] = {}
-    for key, (count, seconds) in totals.items():
-        row = by_outcome.setdefault(key.rsplit(" ", 1)[1], [0, 0.0])
-        row[0] += count
-        row[1] += seconds
-    for outcome, (count, seconds) in sorted(by_outcome.items()):
-        share = 100 * count / requests
-        mean = 1000 * seconds / count
-        print(f"all routes {outcome}: {count} ({share:.1f}%), {mean:.3f} ms CPU each")
-    budget_ms = 1000 * cores / 2000
-    all_in = 1000 * process_cpu / requests
-    print(
-        f"server processes' whole CPU per request (gunicorn's parsing and "
-        f"connections included): {all_in:.3f} ms; budget at 2,000 req/s on "
-        f"{cores:g} core(s): {budget_ms:.3f} ms; ratio {all_in / budget_ms:.2f}"
-    )
-    built = [by_outcome[o] for o in ("miss", "refresh") if o in by_outcome]
-    if "hit" in by_outcome and built:
-        hit = by_outcome["hit"][1] / by_outcome["hit"][0]
-        django = sum(row[1] for row in built) / sum(row[0] for row in built)
-        print(
-            f"a hit costs {django / hit:.0f}x less CPU than running Django "
-            f"(miss and refresh: {1000 * django:.3f} ms); Django's share of the server "
-            f"CPU: {100 * sum(row[1] for row in built) / process_cpu:.0f}%"
-        )
-
-
-def cpu_name() -> str:
-    for line in Path("/proc/cpuinfo").read_text().splitlines():
-        if line.startswith("model name"):
-            return line.split(":", 1)[1].strip()
-    return "unknown CPU"
-
-
 def arguments() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--submissions", type=int, default=10_000)
     parser.add_argument("--clients", type=int, default=50)
     parser.add_argument("--seconds", type=float, default=20.0)
     parser.add_argument(
+        "--server",
+        choices=["granian", "gunicorn", "gunicorn-sync"],
+        default="granian",
+        help="granian as deployed (deploy/serve_web.py), or gunicorn to compare",
+    )
+    parser.add_argument(
         "--workers",
         type=int,
         default=0,
-        help="gunicorn workers; by default deploy/gunicorn.conf.py's choice, one per "
-        "CPU the server may use",
+        help="worker processes; by default as deployed, one per CPU the server may use",
     )
     parser.add_argument(
-        "--threads",
-        type=int,
-        default=8,
-        help="threads per worker (gthread, keep-alive; 8 as deployed); 1 for sync "
-        "workers, which close every connection",
+        "--threads", type=int, default=8, help="Python threads per worker (8)"
     )
     parser.add_argument(
         "--server-cpus",
@@ -428,6 +381,7 @@ def main() -> int:
         args.port,
         args.workers,
         args.cache_url,
+        server=args.server,
         threads=args.threads,
         cpus=args.server_cpus,
         cpu_dir=cpu_dir,
@@ -462,15 +416,19 @@ def main() -> int:
             server.wait(timeout=15)
         except subprocess.TimeoutExpired:
             os.killpg(server.pid, 9)
-    model = "sync" if args.threads == 1 else f"gthread x{args.threads}, keep-alive"
+    model = {
+        "granian": f"granian, {args.threads} threads each",
+        "gunicorn": f"gunicorn gthread, {args.threads} threads each",
+        "gunicorn-sync": "gunicorn sync",
+    }[args.server]
     pinned = (
         f"server pinned to CPU {args.server_cpus}"
         if args.server_cpus
         else ("server unpinned")
     )
     print(
-        f"clients {args.clients}, {args.seconds:.0f} s, gunicorn workers "
-        f"{args.workers} ({model}), {pinned}, cache "
+        f"clients {args.clients}, {args.seconds:.0f} s, {args.workers} workers "
+        f"({model}), {pinned}, cache "
         f"{args.cache_url or 'per process'}; CPU: {cpu_name()}, "
         f"{os.cpu_count()} CPUs; load average (1 min) {load_before:.2f} before, "
         f"{load_after:.2f} after"

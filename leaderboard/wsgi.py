@@ -1,4 +1,4 @@
-"""WSGI entry point (gunicorn leaderboard.wsgi in production).
+"""WSGI entry point (deploy/serve_web.py serves it with Granian in production).
 
 The anonymous microcache sits in front of Django's handler (leaderboard/microcache.py
 says why); the per-request CPU meter wraps both, only when the load benchmark asks for
