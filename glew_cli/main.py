@@ -3,7 +3,7 @@
     glew login [--username U] [--password P | --token KEY]
     glew submit MODEL_DIR --suite glue --recipe quick [--tracks full,lora]
     glew status ID [--watch]
-    glew leaderboard SUITE [--csv]
+    glew leaderboard SUITE [--csv] [--track lora]
     glew download SUITE/TASK [-o FILE]
 
 Server and token: ``--url``/``--token``, else ``GLEW_URL``/``GLEW_TOKEN``, else the
@@ -155,7 +155,7 @@ def cmd_status(args) -> int:
 
 def cmd_leaderboard(args) -> int:
     client = _client(args)
-    params = {"all": "1" if args.all else "", "sort": args.sort}
+    params = {"all": "1" if args.all else "", "sort": args.sort, "track": args.track}
     if args.csv:
         params["format"] = "csv"
         sys.stdout.write(
@@ -281,6 +281,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--csv", action="store_true")
     p.add_argument("--all", action="store_true", help="every submission")
     p.add_argument("--sort", default="")
+    p.add_argument(
+        "--track", default="full", help="fine-tuning method: full, lora or bitfit"
+    )
     p.set_defaults(func=cmd_leaderboard)
 
     p = sub.add_parser("download", help="download a task's dataset")

@@ -14,7 +14,12 @@ from django.core.management import call_command
 
 from glew_cli.main import main
 from leaderboard.submissions.models import Submission
-from tests.factories import finish_all, make_submission, publish_run
+from tests.factories import (
+    finish_all,
+    finish_evaluation,
+    make_submission,
+    publish_run,
+)
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -107,6 +112,12 @@ def test_submit_with_tracks_queues_each_track(
         "smoke@4",
         "smoke@4+lora@1",
     ]
+    for evaluation in submission.evaluations.all():
+        finish_evaluation(evaluation, 0.7 if evaluation.method == "lora" else 0.8)
+    capsys.readouterr()
+    assert main(["leaderboard", "glue", "--track", "lora", "--csv"]) == 0
+    (row,) = csv.DictReader(io.StringIO(capsys.readouterr().out))
+    assert float(row["score"]) == pytest.approx(0.7)
 
 
 def test_submit_without_login_is_refused_plainly(env, model_dir, capsys):
