@@ -409,6 +409,8 @@ def main() -> int:
         else:
             figures = drive(args.port, paths, args.clients, args.seconds)
         load_after = os.getloadavg()[0]
+        time.sleep(1.2)
+        drive(args.port, paths, 8, 0.5, warmup=True)  # the processes write figures
         print(f"client: {'wrk' if use_wrk else 'python threads'}")
     finally:
         os.killpg(server.pid, 15)
