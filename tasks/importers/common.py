@@ -17,6 +17,25 @@ from tasks.errors import ImportFormatError
 from tasks.specs import TaskSpec
 
 
+def non_empty_str(value: object) -> bool:
+    """True for a string that is not empty (an importer option's usual check)."""
+    return isinstance(value, str) and value != ""
+
+
+def check_options(
+    options: Mapping[str, object], checks: Mapping[str, Callable[[object], bool]]
+) -> dict[str, object]:
+    """A copy of an importer's ``importer_options`` after checking each against
+    ``checks`` (option name -> predicate); an unknown option or a wrong value
+    raises ValueError naming it, which the spec loader reports with its line."""
+    for key, value in options.items():
+        if key not in checks:
+            raise ValueError(f"unknown option {key!r} in importer_options")
+        if not checks[key](value):
+            raise ValueError(f"option {key!r} has a wrong value: {value!r}")
+    return dict(options)
+
+
 def decode_utf8(data: bytes, *, where: str | Path) -> str:
     """The file's text; ``import.not_utf8`` naming file and line if it is not UTF-8."""
     try:

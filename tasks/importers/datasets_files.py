@@ -28,7 +28,7 @@ from typing import Any
 
 from tasks.dataset import Dataset
 from tasks.errors import ImportFormatError
-from tasks.importers.common import split_files
+from tasks.importers.common import check_options, non_empty_str, split_files
 from tasks.specs import TaskSpec
 
 FORMATS = ("csv", "json", "parquet")
@@ -81,19 +81,16 @@ class DatasetsFilesConfig:
     def from_options(cls, options: Mapping[str, Any]) -> DatasetsFilesConfig:
         """Build a config from a spec table; bad options raise ValueError."""
 
-        def is_str(value: Any) -> bool:
-            return isinstance(value, str) and value != ""
-
         checks = {
             "format": lambda v: v in FORMATS,
             "delimiter": lambda v: isinstance(v, str) and len(v) == 1,
             "text_columns": lambda v: (
-                isinstance(v, Mapping) and all(is_str(x) for x in v.values())
+                isinstance(v, Mapping) and all(non_empty_str(x) for x in v.values())
             ),
-            "label_column": is_str,
+            "label_column": non_empty_str,
             "label_encoding": lambda v: v in ("name", "index"),
-            "label_separator": is_str,
-            "index_column": is_str,
+            "label_separator": non_empty_str,
+            "index_column": non_empty_str,
             "label_range": lambda v: (
                 isinstance(v, list)
                 and len(v) == 2
@@ -102,12 +99,7 @@ class DatasetsFilesConfig:
             "join_lists": lambda v: isinstance(v, str),
             "quoting": lambda v: v in ("minimal", "none"),
         }
-        for key, value in options.items():
-            if key not in checks:
-                raise ValueError(f"unknown option {key!r} in importer_options")
-            if not checks[key](value):
-                raise ValueError(f"option {key!r} has a wrong value: {value!r}")
-        converted = dict(options)
+        converted = check_options(options, checks)
         if "text_columns" in converted:
             converted["text_columns"] = dict(converted["text_columns"])
         if "label_range" in converted:

@@ -35,7 +35,7 @@ from typing import Any
 
 from tasks.dataset import Dataset
 from tasks.errors import ImportFormatError, PlatformError, UserError
-from tasks.importers.common import missing_split
+from tasks.importers.common import check_options, missing_split, non_empty_str
 from tasks.specs import TaskSpec
 from tasks.tagging import (
     SCHEMES,
@@ -75,25 +75,17 @@ class HfFilesConfig:
     def from_options(cls, options: Mapping[str, Any]) -> HfFilesConfig:
         """Build a config from a spec table; bad options raise ValueError."""
 
-        def is_str(value: Any) -> bool:
-            return isinstance(value, str) and value != ""
-
         checks = {
-            "hub": lambda v: is_str(v) and v.count("/") == 1,
-            "hub_config": is_str,
+            "hub": lambda v: non_empty_str(v) and v.count("/") == 1,
+            "hub_config": non_empty_str,
             "text_columns": lambda v: (
-                isinstance(v, Mapping) and all(is_str(x) for x in v.values())
+                isinstance(v, Mapping) and all(non_empty_str(x) for x in v.values())
             ),
-            "label_column": is_str,
+            "label_column": non_empty_str,
             "scheme": lambda v: v in SCHEMES,
             "stray_inside": lambda v: v in ("error", "begin"),
         }
-        for key, value in options.items():
-            if key not in checks:
-                raise ValueError(f"unknown option {key!r} in importer_options")
-            if not checks[key](value):
-                raise ValueError(f"option {key!r} has a wrong value: {value!r}")
-        converted = dict(options)
+        converted = check_options(options, checks)
         if "text_columns" in converted:
             converted["text_columns"] = dict(converted["text_columns"])
         return dataclasses.replace(cls(), **converted)
