@@ -35,14 +35,23 @@ def read_gray_png(data: bytes) -> np.ndarray:
         )
     if interlace:
         raise PngError("interlaced PNG files are not supported")
+    expected = height * (width + 1)
+    # Inflate at most one byte past what the header allows: a small file whose
+    # data inflates to gigabytes (a decompression bomb) stops there.
+    inflater = zlib.decompressobj()
     try:
-        raw = zlib.decompress(compressed)
+        raw = inflater.decompress(compressed, expected + 1)
     except zlib.error as exc:
         raise PngError(f"image data does not decompress: {exc}") from exc
-    if len(raw) != height * (width + 1):
+    if len(raw) > expected or inflater.unconsumed_tail:
+        raise PngError(
+            f"more image data than {height} rows of {width} pixels "
+            f"({expected} bytes) hold"
+        )
+    if len(raw) != expected:
         raise PngError(
             f"image data holds {len(raw)} bytes; {height} rows of {width} pixels "
-            f"need {height * (width + 1)}"
+            f"need {expected}"
         )
     rows = np.frombuffer(raw, dtype=np.uint8).reshape(height, width + 1)
     image = np.zeros((height, width), dtype=np.uint8)

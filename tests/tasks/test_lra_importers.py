@@ -359,3 +359,27 @@ def test_pathfinder32_image_of_the_wrong_size_or_kind_is_refused(tmp_path):
     (folder / "imgs" / "0" / "sample_0.png").write_bytes(bytes(png))
     with pytest.raises(ImportFormatError, match="CRC"):
         load_task("lra/pathfinder", tmp_path)
+
+
+def test_a_png_whose_data_inflates_past_its_header_is_refused_not_expanded():
+    """A decompression bomb: a 32x32 header over ~50 KB of zlib that inflates to
+    200 MB. The reader stops one byte past what the header allows."""
+    import struct
+    import zlib
+
+    from tasks.importers.png_gray import PngError, read_gray_png
+
+    def chunk(kind: bytes, body: bytes) -> bytes:
+        crc = zlib.crc32(kind + body)
+        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", crc)
+
+    header = struct.pack(">IIBBBBB", 32, 32, 8, 0, 0, 0, 0)
+    bomb = zlib.compress(bytes(200 * 1024 * 1024), 9)
+    data = (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", bomb)
+        + chunk(b"IEND", b"")
+    )
+    with pytest.raises(PngError, match="more image data than 32 rows of 32"):
+        read_gray_png(data)
