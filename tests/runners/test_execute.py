@@ -496,5 +496,7 @@ def test_minilm_quick_recipe_learns_sst2(tmp_path: Path) -> None:
     accuracy = sum(p["prediction"] == labels[p["idx"]] for p in predictions) / len(dev)
     m = read_measurements(tmp_path)
     print(f"MiniLM quick SST-2: accuracy {accuracy:.4f}, {seconds:.1f} s, {m}")
-    assert m["train_examples"] == 2000
-    assert accuracy > 0.75
+    # quick@5 on SST-2: the 200,000-token budget at 13.3 tokens a row is 470 steps
+    # of 32 rows (tests/runners/test_recipes.py pins the step count).
+    assert m["train_examples"] == 470 * 32
+    assert accuracy > 0.85
