@@ -221,7 +221,10 @@ def archive_store(
     and the others delete their copy and link to that row. The name of a suffixed
     copy this call kept is appended to ``saved``, so a caller whose transaction
     then rolls back can delete it; a file under the canonical name is kept, and
-    reused by the next upload of the same bytes after checking its hash.
+    reused by the next upload of the same bytes after checking its hash. A loser
+    of the race deletes whatever it saved, canonical or not, unless the winning
+    row points at it (a racer that saw a half-written canonical file saved a
+    suffixed copy and may win with it).
     """
     existing = ModelArchive.objects.filter(sha256=upload.sha256).first()
     if existing is not None:
@@ -255,8 +258,11 @@ def archive_store(
                 has_weights=info.has_weights,
             )
     except IntegrityError:
+        # Another upload's row is in; any copy this call saved that the winner
+        # does not point at is garbage, the canonical one included: a concurrent
+        # upload that found it intact links to the same winning row.
         winner = ModelArchive.objects.get(sha256=upload.sha256)
-        if ours and winner.storage_name != name:
+        if winner.storage_name != name:
             default_storage.delete(name)
         return winner
     except BaseException:

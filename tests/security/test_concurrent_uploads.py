@@ -89,3 +89,42 @@ def test_twenty_different_archives_are_stored_apart(
     assert {f"models/{p.name}" for p in _stored(settings)} == names
     for archive in ModelArchive.objects.all():
         assert archive.storage_name == f"models/{archive.sha256}.zip"
+
+
+def test_loser_holding_the_canonical_name_deletes_it(setup, settings, tmp_path):
+    """The interleaving CI once hit: this upload saves the canonical file while a
+    racer, which saw it half-written, saved a suffixed copy and got its row in
+    first. The loser's canonical copy is then garbage and must not be left."""
+    from django.core.files.storage import default_storage
+
+    from runners.archives.rules import ArchiveInfo
+
+    payload = tmp_path / "bytes.zip"
+    payload.write_bytes(b"the same bytes")
+    upload = intake.StoredUpload(
+        path=payload,
+        sha256="ab" * 32,
+        size=payload.stat().st_size,
+    )
+    info = ArchiveInfo(root="", members=[], total_uncompressed=0, has_weights=True)
+    racer_name = f"models/{upload.sha256}_racer.zip"
+    real_save = default_storage.save
+
+    def save_then_lose(name, content, **kwargs):
+        saved = real_save(name, content, **kwargs)
+        real_save(racer_name, content)
+        ModelArchive.objects.create(
+            sha256=upload.sha256,
+            storage_name=racer_name,
+            size_bytes=upload.size,
+            has_weights=True,
+        )
+        return saved
+
+    default_storage.save = save_then_lose
+    try:
+        winner = intake.archive_store(upload=upload, info=info)
+    finally:
+        del default_storage.save
+    assert winner.storage_name == racer_name
+    assert [p.name for p in _stored(settings)] == [Path(racer_name).name]
