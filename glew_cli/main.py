@@ -260,7 +260,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--tracks",
         default="full",
-        help="fine-tuning methods, comma-separated: full, lora, bitfit (default full)",
+        help="fine-tuning methods, comma-separated: full, lora, bitfit, mlm "
+        "(default full)",
     )
     p.add_argument("--name")
     p.add_argument("--description")
@@ -282,7 +283,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--all", action="store_true", help="every submission")
     p.add_argument("--sort", default="")
     p.add_argument(
-        "--track", default="full", help="fine-tuning method: full, lora or bitfit"
+        "--track", default="full", help="fine-tuning method: full, lora, bitfit or mlm"
     )
     p.set_defaults(func=cmd_leaderboard)
 

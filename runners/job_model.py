@@ -49,6 +49,12 @@ class LoadedModel:
     method: dict[str, Any] = field(default_factory=lambda: {"name": "full"})
 
     @property
+    def prompted(self) -> bool:
+        """Whether rows are written into the task's prompt and read at its mask
+        (the ``mlm`` track: runners.training.prompting)."""
+        return self.spec.recipe.get("method") == "mlm"
+
+    @property
     def token_task(self) -> bool:
         """Whether rows are tagged word by word (runners.training.tokens)."""
         return self.spec.task.type == TOKEN_CLASSIFICATION
@@ -76,6 +82,19 @@ class LoadedModel:
             field = self.spec.task.text_fields[0]
             encodings, cut = tokens.encode_words(
                 self.tokenizer, rows, field, self.row_limit, source
+            )
+            self.truncated_rows[split] = cut
+            return encodings
+        if self.prompted:
+            from runners.training import prompting
+            from tasks.prompts import from_dict
+
+            encodings, cut = prompting.encode_prompted(
+                self.tokenizer,
+                rows,
+                from_dict(self.spec.task.prompt),
+                self.row_limit,
+                source,
             )
             self.truncated_rows[split] = cut
             return encodings
@@ -108,19 +127,28 @@ def load(spec: JobSpec, tracker: Tracker) -> LoadedModel:
         from tasks.vocab import get_vocabulary
 
         vocabulary = get_vocabulary(task.vocabulary)
-    if task.type == TOKEN_CLASSIFICATION:
-        from runners.training.tokens import load_token_model as load_model
+    prompted: dict[str, Any] = {}
+    if spec.recipe.get("method") == "mlm":
+        from runners.training.prompting import load_mlm_classifier
+        from tasks.prompts import from_dict
+
+        tokenizer, model, from_scratch, pooling, prompted = load_mlm_classifier(
+            Path(spec.model_dir), prompt=from_dict(task.prompt), num_labels=num_labels
+        )
     else:
-        load_model = training.load_model
-    tokenizer, model, from_scratch, pooling = load_model(
-        Path(spec.model_dir),
-        task_type=task.type,
-        num_labels=num_labels,
-        vocabulary=vocabulary,
-        # A task vocabulary's rows are [CLS] plus up to max_length symbols.
-        positions=max_length + 1 if vocabulary is not None else None,
-        two_tower=task.two_tower,
-    )
+        if task.type == TOKEN_CLASSIFICATION:
+            from runners.training.tokens import load_token_model as load_model
+        else:
+            load_model = training.load_model
+        tokenizer, model, from_scratch, pooling = load_model(
+            Path(spec.model_dir),
+            task_type=task.type,
+            num_labels=num_labels,
+            vocabulary=vocabulary,
+            # A task vocabulary's rows are [CLS] plus up to max_length symbols.
+            positions=max_length + 1 if vocabulary is not None else None,
+            two_tower=task.two_tower,
+        )
     if vocabulary is not None:
         print(
             f"glew: the task supplies the {vocabulary.name!r} vocabulary; "
@@ -131,7 +159,7 @@ def load(spec: JobSpec, tracker: Tracker) -> LoadedModel:
         print("glew: no weights in the model; training from scratch", file=sys.stderr)
     # The recipe's method (a track) decides which parameters train, before the
     # model moves and the optimizer sees it (runners.training.methods).
-    method = apply_method(model, spec.recipe)
+    method = apply_method(model, spec.recipe) | prompted
     model.to(tracker.device)
     model_max_length = training.model_max_length(model, tokenizer)
     row_limit = max_length

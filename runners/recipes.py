@@ -160,10 +160,11 @@ _OPTIONAL_DEFAULTS: dict[str, Any] = {
     "lora_dropout": None,
 }
 
-METHOD_VERSIONS: dict[str, int] = {"lora": 1, "bitfit": 1}
-"""Version of each parameter-efficient method's rule (``<recipe version>+lora@N``):
-bumped whenever the method's numbers below, or which parameters it trains
-(runners.training.methods), change."""
+METHOD_VERSIONS: dict[str, int] = {"lora": 1, "bitfit": 1, "mlm": 1}
+"""Version of each method's rule (``<recipe version>+lora@N``): bumped whenever the
+method's numbers below, which parameters it trains (runners.training.methods), or
+how ``mlm`` encodes a prompt and reads its label words (runners.training.prompting)
+change. A task's prompt is task data: changing one bumps the task's version."""
 
 LORA_R = 8
 LORA_ALPHA = 16.0
@@ -285,6 +286,8 @@ def with_method(recipe: Recipe, method: str) -> Recipe:
     ``full`` is the recipe unchanged. ``lora`` and ``bitfit`` keep every number
     but the learning rate (:data:`PEFT_LR_FACTOR`) and add the method's, with the
     method in the version (``smoke@4+lora@1``), so the tracks never share a board.
+    ``mlm`` trains every parameter, as full fine-tuning does, so it keeps every
+    number (the head it trains is pretrained, not new) and only the version moves.
     """
     if method not in METHODS:
         raise UserError(
@@ -297,7 +300,8 @@ def with_method(recipe: Recipe, method: str) -> Recipe:
     return dataclasses.replace(
         recipe,
         version=f"{recipe.version}+{method}@{METHOD_VERSIONS[method]}",
-        learning_rate=recipe.learning_rate * PEFT_LR_FACTOR,
+        learning_rate=recipe.learning_rate
+        * (1.0 if method == "mlm" else PEFT_LR_FACTOR),
         method=method,
         lora_r=LORA_R if lora else None,
         lora_alpha=LORA_ALPHA if lora else None,

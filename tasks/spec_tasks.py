@@ -13,6 +13,7 @@ from tasks.errors import CatalogueError
 from tasks.importers.formats import IMPORTERS
 from tasks.metrics import METRICS
 from tasks.names import did_you_mean
+from tasks.prompts import Prompt, parse_prompt
 from tasks.spec_checks import NAME_RE, Table, check_keys, string_tuple
 from tasks.specs import LONG_CONTEXT_KINDS, TASK_TYPES, VOCABULARIES, TaskSpec
 
@@ -45,6 +46,7 @@ _TASK_OPTIONAL = {
     "split_sizes": dict,
     "max_length": int,
     "deviations": list,
+    "prompt": dict,
 }
 _FIXED_RECIPE_REQUIRED = {
     "source": str,
@@ -166,6 +168,7 @@ def parse_task(suite: str, key: str, table: Any, *, source: str) -> TaskSpec:
             if "deviations" in table
             else ()
         ),
+        prompt=_prompt(table, text_fields, source=source, key=key),
     )
     _check_extensions(spec, table, source=source)
     _check_fidelity(spec, source=source)
@@ -176,6 +179,32 @@ def parse_task(suite: str, key: str, table: Any, *, source: str) -> TaskSpec:
             "catalogue.invalid_importer_options", str(exc), "importer_options"
         ) from exc
     return spec
+
+
+def _prompt(
+    table: dict[str, Any], text_fields: tuple[str, ...], *, source: str, key: str
+) -> Prompt | None:
+    """The task's ``mlm`` prompt (tasks.prompts), checked against its fields and
+    labels; None when it declares none."""
+    if "prompt" not in table:
+        return None
+    labels = table.get("labels")
+    try:
+        return parse_prompt(
+            table["prompt"],
+            task_type=table["type"],
+            text_fields=text_fields,
+            labels=labels if isinstance(labels, list) else None,
+        )
+    except ValueError as exc:
+        raise CatalogueError(
+            "catalogue.invalid_prompt",
+            str(exc),
+            file=source,
+            task=key,
+            table=("tasks", key),
+            key="prompt",
+        ) from exc
 
 
 def _labels(table: dict[str, Any], *, source: str, key: str) -> tuple[str, ...] | None:

@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from tasks.prompts import Prompt
+
 CATALOGUE_DIR = Path(__file__).parent / "catalogue"
 
 # "multilabel_classification": each row's label is a sorted list of distinct
@@ -99,6 +101,9 @@ class TaskSpec:
     # Where this task's numbers differ from the published benchmark's, in plain
     # words; shown on its pages, in the API, the exports and the datasheet.
     deviations: tuple[str, ...] = ()
+    # The masked-LM prompt of the ``mlm`` track (tasks.prompts): a template with one
+    # {mask} and a label word per label. None: the task has no ``mlm`` track.
+    prompt: Prompt | None = None
 
     @property
     def num_labels(self) -> int:

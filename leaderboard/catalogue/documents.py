@@ -33,6 +33,7 @@ from leaderboard.catalogue.models import Origin, Suite, Task
 from tasks import registry
 from tasks.errors import GlewError
 from tasks.fidelity import suite_description, task_description
+from tasks.prompts import Prompt
 from tasks.spec_files import suite_from_document
 from tasks.specs import SuiteSpec, TaskSpec
 
@@ -47,7 +48,12 @@ _NO_DATABASE = (DatabaseError, RuntimeError)
 def spec_json(spec: TaskSpec) -> dict:
     """The spec as JSON-safe data (tuples become lists, mappings dicts)."""
     data = {f.name: getattr(spec, f.name) for f in fields(spec)}
-    return json.loads(json.dumps(data, default=dict))
+    return json.loads(json.dumps(data, default=_plain))
+
+
+def _plain(value: Any) -> Any:
+    """A spec value JSON does not know: a prompt (its table), or a mapping."""
+    return value.to_dict() if isinstance(value, Prompt) else dict(value)
 
 
 def task_row_defaults(spec: TaskSpec, *, position: int = 0) -> dict[str, Any]:

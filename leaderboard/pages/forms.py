@@ -10,6 +10,7 @@ TRACK_LABELS = {
     "full": "full fine-tuning",
     "lora": "LoRA (adapters on query/value)",
     "bitfit": "BitFit (biases and head only)",
+    "mlm": "MLM head (label word at a [MASK]; no new head)",
 }
 
 

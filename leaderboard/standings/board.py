@@ -252,7 +252,7 @@ def build_board(
 ) -> Board:
     """The board of ``suite`` as ``user`` may see it (``cache.suite_board`` keeps
     built boards; call that)."""
-    tasks = leaderboard_tasks(suite)
+    tasks = leaderboard_tasks(suite, filters.track)
     base = leaderboard_rows(suite=suite, user=user, track=filters.track)
     if not filters.all_rows:
         base = _best_per_model(base)
@@ -287,7 +287,7 @@ def build_board(
         recipes,
         all_devices,
         profiles,
-        coverage=suite_coverage(suite, tasks),
+        coverage=suite_coverage(suite, tasks, track=filters.track),
     )
 
 

@@ -20,6 +20,7 @@ from leaderboard.standings.confidence import suite_rank_confidence_refresh
 from leaderboard.standings.efficiency import efficiency_by_submission
 from leaderboard.standings.scope import leaderboard_tasks
 from leaderboard.submissions.models import LeaderboardEntry, Result, Submission
+from leaderboard.submissions.tracks import track_runs
 from tasks import registry, scoring
 
 
@@ -43,7 +44,9 @@ def leaderboard_entry_refresh(
     )
     entries = []
     for track in tracks:
-        cells = cells_by_submission([submission.pk], tasks=tasks, track=track).get(
+        # A track's row is over the tasks it runs (mlm: those with a prompt).
+        on_track = [task for task in tasks if track_runs(track, task)]
+        cells = cells_by_submission([submission.pk], tasks=on_track, track=track).get(
             submission.pk, {}
         )
         by_profile: dict[str, dict[str, TaskCell]] = defaultdict(dict)
@@ -55,7 +58,7 @@ def leaderboard_entry_refresh(
                 submission=submission,
                 key=(profile, track),
                 cells=row_cells,
-                tasks=tasks,
+                tasks=on_track,
             )
             for profile, row_cells in sorted(by_profile.items())
         ]

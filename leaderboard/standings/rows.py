@@ -213,8 +213,9 @@ def submission_standings(submission) -> list[SuiteStanding]:
     coverage = {}
     standings = []
     for entry in entries.order_by("suite__slug", "numerics", "track"):
-        if entry.suite_id not in coverage:
-            coverage[entry.suite_id] = suite_coverage(entry.suite).text
+        key = (entry.suite_id, entry.track)
+        if key not in coverage:
+            coverage[key] = suite_coverage(entry.suite, track=entry.track).text
         standings.append(
             SuiteStanding(
                 entry.suite,
@@ -223,7 +224,7 @@ def submission_standings(submission) -> list[SuiteStanding]:
                 entry.tasks_counted,
                 entry.tasks_in_suite,
                 entry.partial,
-                coverage[entry.suite_id],
+                coverage[key],
                 entry.track,
                 entry.efficiency,
             )

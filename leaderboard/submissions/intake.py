@@ -37,6 +37,11 @@ from leaderboard.submissions.models import (
 from leaderboard.submissions.permissions import require_manager
 from leaderboard.submissions.recipes import task_recipe
 from leaderboard.submissions.status import Status
+from leaderboard.submissions.tracks import (
+    track_runs,
+    tracks_check,
+    tracks_targets_check,
+)
 from runners.archives import (
     ArchiveInfo,
     ArchiveLimits,
@@ -44,7 +49,6 @@ from runners.archives import (
     check_parameter_cap,
     inspect_archive,
 )
-from runners.contract import METHODS
 from runners.recipes import RECIPE_NAMES, Recipe
 from tasks import registry
 from tasks.errors import UserError
@@ -328,6 +332,7 @@ def submission_create(
     name = _fields_check(name=name, recipe=recipe, visibility=visibility)
     tracks = tracks_check(tracks)
     targets = resolve_targets(tasks=tasks, suites=suites)
+    tracks_targets_check(tracks, targets)
     if not is_baseline:
         check_daily_quota(owner=owner, targets=targets)
         ratelimit.upload_check(user=owner)
@@ -396,29 +401,13 @@ def _fields_check(*, name: str, recipe: str, visibility: str) -> str:
     return name
 
 
-def tracks_check(tracks: Iterable[str]) -> list[str]:
-    """The fine-tuning methods asked for, known and without repeats, in the order
-    of runners.contract.METHODS; at least one."""
-    asked = [str(t).strip() for t in tracks if str(t).strip()]
-    unknown = sorted(set(asked) - set(METHODS))
-    if unknown:
-        raise UserError(
-            "submission.unknown_track",
-            f"Unknown track {', '.join(map(repr, unknown))}; choose from "
-            f"{', '.join(METHODS)}.",
-        )
-    if not asked:
-        raise UserError(
-            "submission.no_track", f"Choose at least one track: {', '.join(METHODS)}."
-        )
-    return [method for method in METHODS if method in asked]
-
-
 def _evaluations_create(
     *, submission: Submission, targets: list[Task]
 ) -> list[Evaluation]:
     created = []
     for task, method in itertools.product(targets, submission.tracks):
+        if not track_runs(method, task):
+            continue  # the mlm track skips tasks without a prompt (STS-B)
         recipe = task_recipe(submission.recipe, task, method)
         queue = queue_for_recipe(recipe)
         version = task.published_version()

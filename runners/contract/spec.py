@@ -45,12 +45,14 @@ is ``learning_rate / sqrt(warmup_steps)``. ``cosine_decay``: LRA's "constant *
 linear_warmup * cosine_decay", linear warmup to ``learning_rate``, then one half
 cosine over the run towards 0."""
 PRECISIONS: tuple[str, ...] = ("fp32", "bf16")
-METHODS: tuple[str, ...] = ("full", "lora", "bitfit")
+METHODS: tuple[str, ...] = ("full", "lora", "bitfit", "mlm")
 """Fine-tuning methods, each its own leaderboard track (runners.training.methods):
 ``full`` trains every parameter; ``lora`` freezes the encoder and trains low-rank
 adapters (``lora_r``, ``lora_alpha``, ``lora_dropout``) on the attention's query and
 value projections, plus the new head; ``bitfit`` trains only the biases and the new
-head."""
+head; ``mlm`` trains every parameter with no new head: the model's masked-LM head
+scores the task's label words at a ``[MASK]`` in its prompt
+(runners.training.prompting; only tasks with a ``task.prompt``)."""
 
 _REQUIRED: dict[str, tuple[str, ...]] = {
     "": ("spec_version", "task", "recipe", "seed", "model_dir", "data", "output_dir"),
@@ -107,6 +109,9 @@ class TaskInputs:
     two_tower: bool = False
     long_context: bool = False
     fixed_recipe: dict | None = None
+    # The masked-LM prompt (tasks.prompts: template, verbalizer) the ``mlm`` track
+    # encodes rows with and reads labels from; None for a task without one.
+    prompt: dict | None = None
 
     @classmethod
     def from_task(cls, task: TaskSpec) -> TaskInputs:
@@ -122,6 +127,7 @@ class TaskInputs:
             two_tower=task.two_tower,
             long_context=bool(task.long_context),
             fixed_recipe=dict(task.fixed_recipe) or None,
+            prompt=task.prompt.to_dict() if task.prompt is not None else None,
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -139,7 +145,7 @@ class TaskInputs:
             "fixed_recipe": (
                 dict(self.fixed_recipe) if self.fixed_recipe is not None else None
             ),
-        }
+        } | ({"prompt": dict(self.prompt)} if self.prompt is not None else {})
 
     @classmethod
     def from_dict(cls, task: dict[str, Any]) -> TaskInputs:
@@ -166,7 +172,19 @@ class TaskInputs:
             two_tower=task.get("two_tower", False),
             long_context=task.get("long_context", False),
             fixed_recipe=dict(fixed) if isinstance(fixed, dict) else None,
+            prompt=_read_prompt(task.get("prompt")),
         )
+
+
+def _read_prompt(data: Any) -> dict | None:
+    """A spec's ``task.prompt``, checked (tasks.prompts)."""
+    from tasks.prompts import from_dict
+
+    try:
+        prompt = from_dict(data)
+    except ValueError as exc:
+        raise bad_spec(str(exc)) from exc
+    return prompt.to_dict() if prompt is not None else None
 
 
 def _check_optional_inputs(task: dict[str, Any]) -> None:
@@ -361,6 +379,8 @@ class JobSpec:
                 raise bad_spec(f"missing {', '.join(missing)} in {section or 'spec'}")
         task = TaskInputs.from_dict(data["task"])
         _check_recipe(data["recipe"])
+        if data["recipe"].get("method") == "mlm" and task.prompt is None:
+            raise bad_spec("recipe.method 'mlm' needs the task's prompt (task.prompt)")
         return cls(
             task=task,
             recipe=dict(data["recipe"]),

@@ -12,7 +12,11 @@ before the optimizer sees it:
   and value in ``Wqkv``, so its adapter covers all three). The adapters and the
   new classification head train;
 - ``bitfit``: only the bias terms (Ben Zaken et al. 2022) and the new head train
-  (ModernBERT has no biases by default: there the head alone trains).
+  (ModernBERT has no biases by default: there the head alone trains);
+- ``mlm``: every parameter trains, with no new head: the model was loaded as a
+  masked LM read at its prompt's mask (runners.training.prompting), and its record
+  (label tokens, template, whether the MLM head was pretrained) is added by the
+  loader.
 
 "The head" is every parameter outside the base encoder (the classifier, and
 DistilBERT's ``pre_classifier``, ModernBERT's ``head``, a pooled classifier's

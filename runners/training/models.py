@@ -149,7 +149,7 @@ def load_model(
         extra["pad_token_id"] = vocabulary.pad_id
     if not base_only:
         extra.update(num_labels=num_labels, problem_type=problem_type(task_type))
-    tokenizer, model, head = _load_parts(
+    tokenizer, model, head = load_parts(
         model_dir,
         extra,
         has_weights=has_weights,
@@ -158,7 +158,7 @@ def load_model(
         auto=AutoModel if base_only else AutoModelForSequenceClassification,
     )
     if tokenizer is not None and tokenizer.pad_token_id is None:
-        _pad_with_end_token(tokenizer)
+        pad_with_end_token(tokenizer)
     pad_id = vocabulary.pad_id if vocabulary is not None else tokenizer.pad_token_id
     model.config.pad_token_id = pad_id
     if base_only:
@@ -218,7 +218,7 @@ def check_model_folder(model_dir: Path, *, tokenizer_needed: bool) -> bool:
     return has_weights
 
 
-def _load_parts(
+def load_parts(
     model_dir: Path,
     extra: dict[str, Any],
     *,
@@ -299,7 +299,7 @@ def _build(
     return model, "new"
 
 
-def _pad_with_end_token(tokenizer: Any) -> None:
+def pad_with_end_token(tokenizer: Any) -> None:
     """Decoder-only tokenizers often lack a pad token; the end token is the
     usual stand-in, and the model needs it to find each row's last token."""
     if tokenizer.eos_token is None:

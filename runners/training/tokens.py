@@ -39,7 +39,7 @@ from runners.training.loop import (
     make_optimizer,
     schedule,
 )
-from runners.training.models import _load_parts, _pad_with_end_token, check_model_folder
+from runners.training.models import check_model_folder, load_parts, pad_with_end_token
 from runners.training.pooling import Pooling
 from runners.training.stability import apply_stability
 from runners.training.tracking import Tracker, autocast, emit_progress
@@ -58,7 +58,7 @@ def load_token_model(
     (``*ForTokenClassification``, a new head of ``num_labels`` tags); the
     same checks as a sequence classifier's (runners.training.models)."""
     has_weights = check_model_folder(model_dir, tokenizer_needed=True)
-    tokenizer, model, head = _load_parts(
+    tokenizer, model, head = load_parts(
         model_dir,
         {"num_labels": num_labels},
         has_weights=has_weights,
@@ -80,7 +80,7 @@ def load_token_model(
             model_dir, trust_remote_code=False, add_prefix_space=True
         )
     if tokenizer.pad_token_id is None:
-        _pad_with_end_token(tokenizer)
+        pad_with_end_token(tokenizer)
     model.config.pad_token_id = tokenizer.pad_token_id
     pooling = Pooling(
         "first_subtoken",

@@ -4,11 +4,13 @@ per track (``?track=``), and the submission page compares a model's tracks."""
 import io
 
 import pytest
+from django.core.management import call_command
 
 from leaderboard.submissions.models import LeaderboardEntry, Submission
 from tasks.errors import UserError
 from tests.api.conftest import client_as
 from tests.factories import finish_evaluation, make_submission, model_variant
+from tests.fixtures.tiny_model import FIXTURE_TEXTS
 
 pytestmark = pytest.mark.django_db
 
@@ -60,7 +62,8 @@ def test_rows_are_per_model_and_track_and_never_mixed(two_tracks):
 
 def test_the_api_shows_one_track_at_a_time(two_tracks):
     body = client_as(None).get("/api/v1/leaderboards/glue").json()
-    assert body["track"] == "full" and body["tracks"] == ["full", "lora", "bitfit"]
+    assert body["track"] == "full"
+    assert body["tracks"] == ["full", "lora", "bitfit", "mlm"]
     assert [(r["name"], r["track"]) for r in body["rows"]] == [
         ("full-only", "full"),
         ("both", "full"),
@@ -166,3 +169,77 @@ def _zip(tiny_model_zip, tag: str):
     stream = io.BytesIO(model_variant(tiny_model_zip, tag))
     stream.name = f"{tag}.zip"
     return stream
+
+
+@pytest.fixture
+def stsb_imported(tmp_path):
+    """A tiny STS-B in the GLUE release layout (a regression: no prompt)."""
+    folder = tmp_path / "STS-B"
+    folder.mkdir()
+    head = "index\tgenre\tfilename\tyear\told_index\tsource1\tsource2\t"
+    for name, rows in (("train.tsv", range(0, 40)), ("dev.tsv", range(40, 50))):
+        lines = [head + "sentence1\tsentence2\tscore"]
+        lines += [
+            f"{i}\tmain\tf\t2012\t{i}\tx\ty\t{FIXTURE_TEXTS[i]}\t"
+            f"{FIXTURE_TEXTS[i + 1]}\t{i % 5}.0"
+            for i in rows
+        ]
+        (folder / name).write_text("\n".join(lines) + "\n")
+    test = [head + "sentence1\tsentence2"]
+    test += [f"{i}\tmain\tf\t2012\t{i}\tx\ty\ta film\tthe story" for i in range(3)]
+    (folder / "test.tsv").write_text("\n".join(test) + "\n")
+    call_command("import_task", "glue/stsb", str(folder))
+
+
+def test_the_mlm_track_runs_only_tasks_with_a_prompt(
+    users, sst2_imported, stsb_imported, tiny_model_zip, no_enqueue
+):
+    both = make_submission(
+        users["owner"],
+        model_variant(tiny_model_zip, "mlm"),
+        tasks=("glue/sst2", "glue/stsb"),
+        tracks=("full", "mlm"),
+    )
+    pairs = sorted((e.task.name, e.method) for e in both.evaluations.all())
+    assert pairs == [
+        ("glue/sst2", "full"),
+        ("glue/sst2", "mlm"),
+        ("glue/stsb", "full"),
+    ]
+    assert both.evaluations.get(method="mlm").recipe_version == "smoke@4+mlm@1"
+    with pytest.raises(UserError) as error:
+        make_submission(
+            users["owner"],
+            model_variant(tiny_model_zip, "stsb-only"),
+            tasks=("glue/stsb",),
+            tracks=("mlm",),
+        )
+    assert error.value.code == "submission.track_unsupported"
+    assert "glue/sst2" in error.value.message and "prompt" in error.value.message
+
+
+def test_an_mlm_row_is_over_the_tasks_with_a_prompt_and_says_so(
+    users, sst2_imported, stsb_imported, tiny_model_zip, no_enqueue
+):
+    submission = make_submission(
+        users["owner"],
+        model_variant(tiny_model_zip, "rows"),
+        tasks=("glue/sst2", "glue/stsb"),
+        tracks=("full", "mlm"),
+    )
+    for evaluation in submission.evaluations.all():
+        finish_evaluation(evaluation, 0.6 if evaluation.method == "mlm" else 0.8)
+    entries = {
+        e.track: e for e in LeaderboardEntry.objects.filter(submission=submission)
+    }
+    assert entries["full"].tasks_counted == 2 and entries["mlm"].tasks_counted == 1
+    assert entries["mlm"].score is not None and entries["mlm"].partial
+    board = client_as(None).get("/api/v1/leaderboards/glue?track=mlm").json()
+    ((row),) = board["rows"]
+    assert row["score"] == pytest.approx(0.6)
+    text = board["coverage"]["text"]
+    assert "over 1 of 9 tasks" in text
+    assert "STS-B has no prompt for the mlm track" in text
+    assert board["coverage"]["off_track"] == ["STS-B"]
+    page = client_as(None).get(f"/submissions/{submission.pk}/").content.decode()
+    assert "STS-B has no prompt for the mlm track" in page

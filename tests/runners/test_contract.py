@@ -55,6 +55,11 @@ WORKER_SPEC: dict[str, Any] = {
         "two_tower": False,
         "long_context": False,
         "fixed_recipe": None,
+        # The mlm track's prompt (tasks/catalogue/glue.toml); only when a task has one.
+        "prompt": {
+            "template": "{sentence} It was {mask}.",
+            "verbalizer": ["terrible", "great"],
+        },
     },
     "recipe": get_recipe(
         "quick", task_name="glue/sst2", task_type="classification"
@@ -131,6 +136,11 @@ def test_every_catalogue_task_gives_the_task_object_the_worker_wrote(
         "long_context": bool(task.long_context),
         "fixed_recipe": dict(task.fixed_recipe) or None,
     }
+    if task.prompt is not None:
+        written["prompt"] = {
+            "template": task.prompt.template,
+            "verbalizer": list(task.prompt.verbalizer),
+        }
     inputs = TaskInputs.from_task(task)
     assert inputs.to_dict() == written
     assert TaskInputs.from_dict(written) == inputs
