@@ -191,15 +191,21 @@ def stsb_imported(tmp_path):
     call_command("import_task", "glue/stsb", str(folder))
 
 
-def test_the_mlm_track_runs_only_tasks_with_a_prompt(
-    users, sst2_imported, stsb_imported, tiny_model_zip, no_enqueue
-):
-    both = make_submission(
+@pytest.fixture
+def full_and_mlm(users, sst2_imported, stsb_imported, tiny_model_zip, no_enqueue):
+    """One model on SST-2 and STS-B, on the full and mlm tracks (not yet run)."""
+    return make_submission(
         users["owner"],
         model_variant(tiny_model_zip, "mlm"),
         tasks=("glue/sst2", "glue/stsb"),
         tracks=("full", "mlm"),
     )
+
+
+def test_the_mlm_track_runs_only_tasks_with_a_prompt(
+    users, full_and_mlm, tiny_model_zip
+):
+    both = full_and_mlm
     pairs = sorted((e.task.name, e.method) for e in both.evaluations.all())
     assert pairs == [
         ("glue/sst2", "full"),
@@ -218,15 +224,8 @@ def test_the_mlm_track_runs_only_tasks_with_a_prompt(
     assert "glue/sst2" in error.value.message and "prompt" in error.value.message
 
 
-def test_an_mlm_row_is_over_the_tasks_with_a_prompt_and_says_so(
-    users, sst2_imported, stsb_imported, tiny_model_zip, no_enqueue
-):
-    submission = make_submission(
-        users["owner"],
-        model_variant(tiny_model_zip, "rows"),
-        tasks=("glue/sst2", "glue/stsb"),
-        tracks=("full", "mlm"),
-    )
+def test_an_mlm_row_is_over_the_tasks_with_a_prompt_and_says_so(full_and_mlm):
+    submission = full_and_mlm
     for evaluation in submission.evaluations.all():
         finish_evaluation(evaluation, 0.6 if evaluation.method == "mlm" else 0.8)
     entries = {
