@@ -168,16 +168,20 @@ def companion_tasks(task: Task) -> list[Task]:
     ]
 
 
-def check_daily_quota(*, owner, targets: list[Task]) -> None:
+def check_daily_quota(
+    *, owner, targets: list[Task], tracks: Iterable[str] = ("full",)
+) -> None:
     """Refuse a submission past the owner's limit for the last 24 hours.
 
-    Each suite the submission touches has a limit (``GLEW_DAILY_LIMITS`` per suite,
-    else ``GLEW_DAILY_SUBMISSION_LIMIT``). Submissions that failed or were cancelled
-    are not counted: a broken run should not cost a researcher a slot. Staff are
-    exempt.
+    Each suite the submission touches has a limit of slots (``GLEW_DAILY_LIMITS``
+    per suite, else ``GLEW_DAILY_SUBMISSION_LIMIT``); a submission takes one slot
+    per track, since each track is a fine-tuning of its own. Submissions that
+    failed or were cancelled are not counted: a broken run should not cost a
+    researcher a slot. Staff are exempt.
     """
     if owner.is_staff:
         return
+    needed = len(list(tracks))
     since = timezone.now() - timedelta(hours=24)
     recent = Submission.objects.filter(owner=owner, created_at__gte=since).exclude(
         status__in=[Status.FAILED, Status.CANCELLED]
@@ -186,12 +190,18 @@ def check_daily_quota(*, owner, targets: list[Task]) -> None:
         limit = settings.GLEW_DAILY_LIMITS.get(
             suite, settings.GLEW_DAILY_SUBMISSION_LIMIT
         )
-        used = recent.filter(evaluations__task__suite__slug=suite).distinct().count()
-        if used >= limit:
+        touching = recent.filter(evaluations__task__suite__slug=suite).distinct()
+        # By submission (pk): rows with equal track lists must not collapse.
+        used = sum(
+            len(tracks or ["full"])
+            for _, tracks in touching.values_list("pk", "tracks")
+        )
+        if used + needed > limit:
             raise UserError(
                 "limits.daily_quota",
-                f"You have used your {limit} submissions to {suite} for the last 24 "
-                "hours (failed and cancelled ones do not count). Try again later.",
+                f"You have used {used} of your {limit} submission slots to {suite} "
+                f"for the last 24 hours, and this one needs {needed} (one per "
+                "track; failed and cancelled ones do not count). Try again later.",
             )
 
 
@@ -334,7 +344,7 @@ def submission_create(
     targets = resolve_targets(tasks=tasks, suites=suites)
     tracks_targets_check(tracks, targets)
     if not is_baseline:
-        check_daily_quota(owner=owner, targets=targets)
+        check_daily_quota(owner=owner, targets=targets, tracks=tracks)
         ratelimit.upload_check(user=owner)
     upload = upload_receive(
         stream=archive_stream, max_bytes=settings.GLEW_MAX_UPLOAD_BYTES

@@ -137,6 +137,32 @@ def test_daily_limit_counts_only_runs_that_did_not_fail(
     assert Submission.objects.count() == 3
 
 
+def test_each_track_of_a_submission_uses_a_slot_of_the_daily_limit(
+    submission, owner, tiny_model_zip, settings
+):
+    """Every track is a fine-tuning of its own: asking for full, LoRA and BitFit
+    costs three runs, so it takes three slots, not one."""
+    settings.GLEW_DAILY_LIMITS = {"glue": 3}  # the fixture's submission holds one
+
+    def submit(tracks):
+        return intake.submission_create(
+            owner=owner,
+            name="tracks",
+            archive_stream=tiny_model_zip.open("rb"),
+            recipe="smoke",
+            tasks=["glue/sst2"],
+            tracks=tracks,
+        )
+
+    with pytest.raises(UserError) as caught:
+        submit(["full", "lora", "bitfit"])
+    assert caught.value.code == "limits.daily_quota"
+    assert "1 of your 3" in caught.value.message and "needs 3" in caught.value.message
+    submit(["full", "lora"])  # exactly fills the limit
+    with pytest.raises(UserError):
+        submit(["full"])
+
+
 def test_visibility_is_changed_by_the_owner_only(submission, owner, other):
     with pytest.raises(UserError):
         intake.submission_set_visibility(
