@@ -1,8 +1,9 @@
 """Frozen leaderboards: citable, immutable snapshots of a suite's board.
 
-A snapshot is written once by ``snapshots.leaderboard_snapshot_freeze`` and never
-changed: its ``document`` (rows, score rule, versions, manifests) and its archive
-file are what was frozen, whatever results, re-runs, withdrawals or deprecations
+A snapshot freezes the board of one track (fine-tuning method, ``track``). It is
+written once by ``snapshots.leaderboard_snapshot_freeze`` and never changed: its
+``document`` (rows, score rule, versions, manifests) and its archive file are what
+was frozen, whatever results, re-runs, withdrawals or deprecations
 come later. ``sha256`` is the archive's hash, and the snapshot's URL.
 """
 
@@ -14,6 +15,8 @@ class LeaderboardSnapshot(models.Model):
     suite = models.ForeignKey(
         "catalogue.Suite", on_delete=models.PROTECT, related_name="snapshots"
     )
+    # The fine-tuning method whose board was frozen (runners.contract.METHODS).
+    track = models.CharField(max_length=16, default="full")
     # sha256 of the archive's bytes: the snapshot's identity and URL.
     sha256 = models.CharField(max_length=64, unique=True)
     storage_name = models.CharField(max_length=300)
@@ -33,4 +36,4 @@ class LeaderboardSnapshot(models.Model):
         ordering = ["-created_at", "-pk"]
 
     def __str__(self) -> str:
-        return f"{self.suite.slug} snapshot {self.sha256[:12]}"
+        return f"{self.suite.slug} {self.track} snapshot {self.sha256[:12]}"

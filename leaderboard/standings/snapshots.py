@@ -1,9 +1,10 @@
 """Freezing a suite's board into a citable snapshot, and what has changed since.
 
-A snapshot is the public board (as an anonymous visitor sees it, default filters)
-at one moment, with everything needed to cite and check it: the rows (ranks,
-scores, cells, rank confidence), the suite's score rule, the task and dataset
-versions, the recipe versions, and the manifest of every result a row counts. It
+A snapshot is the public board of one track (as an anonymous visitor sees it,
+default filters but the track: ``Filters.track``) at one moment, with everything
+needed to cite and check it: the track, the rows (ranks, scores, cells, rank
+confidence), the suite's score rule, the task and dataset versions, the recipe
+versions, and the manifest of every result a row counts (of that track). It
 is written once, as one zip archive whose sha256 is the snapshot's identity and
 URL, and never recomputed: later results, re-runs, withdrawals or deprecations
 change the live board, never the snapshot. :func:`snapshot_changes` says how the
@@ -28,6 +29,7 @@ from leaderboard.standings.cells import counted_results
 from leaderboard.standings.exports import board_csv, board_data
 from leaderboard.standings.models import LeaderboardSnapshot
 from leaderboard.submissions.models import Result
+from runners.contract import METHODS
 from tasks import registry
 from tasks.errors import UserError
 
@@ -68,7 +70,8 @@ def _task_versions(board: Board) -> dict[str, dict]:
 
 
 def _manifests(board: Board) -> dict[str, dict]:
-    """Evaluation id -> what its counted result says, for every row's results."""
+    """Evaluation id -> what its counted result says, for every row's results (of
+    the board's track only: a LoRA row counts no full fine-tuning result)."""
     found = {}
     for row in board.rows:
         results = counted_results(
@@ -76,7 +79,8 @@ def _manifests(board: Board) -> dict[str, dict]:
                 evaluation__submission_id=row.submission.pk,
                 evaluation__task__in=board.tasks,
                 numerics=row.numerics,
-            )
+            ),
+            track=board.filters.track,
         ).select_related("evaluation__task")
         for result in results.order_by("evaluation_id"):
             found[str(result.evaluation_id)] = {
@@ -102,10 +106,24 @@ def _recipes(manifests: dict[str, dict]) -> list[dict]:
     return [{"name": name, "version": version} for name, version in sorted(seen)]
 
 
-def public_board(suite: Suite) -> Board:
-    """The board a snapshot freezes: as anyone sees it, default filters, by rank."""
+def _require_track(track: str) -> str:
+    if track not in METHODS:
+        raise UserError(
+            "snapshot.unknown_track",
+            f"Unknown track {track[:40]!r}; choose from {', '.join(METHODS)}.",
+        )
+    return track
+
+
+def public_board(suite: Suite, track: str = "full") -> Board:
+    """The board a snapshot of ``track`` freezes: as anyone sees it, default filters
+    but the track, by rank."""
     return build_board(
-        suite=suite, user=None, filters=Filters(), sort="rank", direction=""
+        suite=suite,
+        user=None,
+        filters=Filters(track=track),
+        sort="rank",
+        direction="",
     )
 
 
@@ -115,6 +133,8 @@ def snapshot_document(*, suite: Suite, board: Board) -> dict:
     return {
         "format": FORMAT,
         "suite": {"slug": suite.slug, "title": suite.title},
+        # The fine-tuning method whose board this is (in the hash, as all is).
+        "track": board.filters.track,
         "score_rule": _score_rule(suite),
         "tasks": _task_versions(board),
         "recipes": _recipes(manifests),
@@ -146,11 +166,11 @@ def snapshot_archive(document: dict, csv_text: str) -> bytes:
 
 @transaction.atomic
 def leaderboard_snapshot_freeze(
-    *, suite: Suite, actor, note: str = ""
+    *, suite: Suite, actor, note: str = "", track: str = "full"
 ) -> LeaderboardSnapshot:
-    """Freeze ``suite``'s public board (staff only); the new snapshot."""
+    """Freeze ``suite``'s public board of ``track`` (staff only); the new snapshot."""
     _require_staff(actor)
-    board = public_board(suite)
+    board = public_board(suite, _require_track(track))
     now = timezone.now()
     document = snapshot_document(suite=suite, board=board)
     document |= {
@@ -166,6 +186,7 @@ def leaderboard_snapshot_freeze(
     name = default_storage.save(f"snapshots/{suite.slug}/{sha}.zip", ContentFile(data))
     return LeaderboardSnapshot.objects.create(
         suite=suite,
+        track=board.filters.track,
         sha256=sha,
         storage_name=name,
         size_bytes=len(data),
@@ -203,10 +224,11 @@ def snapshots_stamp(suite: Suite) -> str:
 
 
 def snapshot_changes(snapshot: LeaderboardSnapshot) -> dict:
-    """How today's public board differs from the snapshot: rows added, removed
-    and moved (rank or score), and task, dataset or recipe versions changed."""
+    """How today's public board of the snapshot's track differs from it: rows
+    added, removed and moved (rank or score), and task, dataset or recipe
+    versions changed."""
     then = snapshot.document
-    board = public_board(snapshot.suite)
+    board = public_board(snapshot.suite, snapshot.track)
     now = snapshot_document(suite=snapshot.suite, board=board)
 
     def keyed(rows: list[dict]) -> dict[str, dict]:
