@@ -1,6 +1,7 @@
 """Frozen leaderboards through the API: list, freeze (staff), read, download.
 
-A snapshot is addressed by the sha256 of its archive; what it holds never changes
+A snapshot freezes one track's board (``track``: full fine-tuning unless named) and
+is addressed by the sha256 of its archive; what it holds never changes
 (``standings.snapshots``). Freezing is for staff: others get 401 (no login) or 403
 as ``{"error", "code"}``.
 """
@@ -21,6 +22,8 @@ from leaderboard.standings.models import LeaderboardSnapshot
 
 class FreezeInput(serializers.Serializer):
     note = serializers.CharField(required=False, allow_blank=True, max_length=2000)
+    # Checked by the service (``snapshot.unknown_track``), not here.
+    track = serializers.CharField(required=False, max_length=100, default="full")
 
 
 def snapshot_summary(snapshot: LeaderboardSnapshot, request) -> dict:
@@ -28,6 +31,7 @@ def snapshot_summary(snapshot: LeaderboardSnapshot, request) -> dict:
     return {
         "sha256": sha,
         "suite": suite,
+        "track": snapshot.track,
         "frozen_at": snapshot.created_at.isoformat(),
         "note": snapshot.note,
         "rows": len(snapshot.document["board"]["rows"]),
@@ -63,7 +67,7 @@ class SnapshotListView(APIView):
     @extend_schema(
         request=FreezeInput,
         responses=OpenApiTypes.OBJECT,
-        summary="Freeze the suite's public board into a snapshot (staff)",
+        summary="Freeze the suite's public board of a track into a snapshot (staff)",
     )
     def post(self, request, suite: str):
         data = FreezeInput(data=request.data)
@@ -72,6 +76,7 @@ class SnapshotListView(APIView):
             suite=suite_get(suite),
             actor=request.user,
             note=data.validated_data.get("note", ""),
+            track=data.validated_data["track"],
         )
         return Response(
             snapshot_summary(snapshot, request), status=status.HTTP_201_CREATED

@@ -58,9 +58,19 @@ def snapshot_archive(request: HttpRequest, suite: str, sha: str) -> HttpResponse
 @require_POST
 @staff_page
 def snapshot_freeze(request: HttpRequest, suite: str) -> HttpResponse:
+    """Freeze the board of the track the suite page showed (its hidden input)."""
     suite_obj = _found(suite_get, suite)
-    snapshot = snapshots.leaderboard_snapshot_freeze(
-        suite=suite_obj, actor=request.user, note=request.POST.get("note", "")[:2000]
+    try:
+        snapshot = snapshots.leaderboard_snapshot_freeze(
+            suite=suite_obj,
+            actor=request.user,
+            note=request.POST.get("note", "")[:2000],
+            track=request.POST.get("track", "full").strip(),
+        )
+    except UserError as error:
+        messages.error(request, error.message)
+        return redirect("suite-leaderboard", suite_obj.slug)
+    messages.success(
+        request, f"Froze the {snapshot.track} board as {snapshot.sha256[:12]}."
     )
-    messages.success(request, f"Froze the board as {snapshot.sha256[:12]}.")
     return redirect("snapshot-detail", suite_obj.slug, snapshot.sha256)

@@ -14,7 +14,12 @@ from leaderboard.catalogue.services import dataset_version_set_published
 from leaderboard.standings.models import LeaderboardSnapshot
 from leaderboard.submissions import lifecycle
 from tests.api.conftest import client_as
-from tests.factories import make_submission, model_variant, publish_run
+from tests.factories import (
+    finish_evaluation,
+    make_submission,
+    model_variant,
+    publish_run,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -151,3 +156,104 @@ def test_staff_freeze_from_the_page(users, board):
         client_as(None).get("/suites/glue/snapshots/" + "0" * 64 + "/").status_code
         == 404
     )
+
+
+@pytest.fixture
+def two_tracks(users, sst2_imported, tiny_model_zip, no_enqueue):
+    """One model on the full and LoRA tracks (0.8 and 0.7), another on full only."""
+    both = make_submission(
+        users["owner"],
+        model_variant(tiny_model_zip, "both"),
+        name="both",
+        tracks=("lora", "full"),
+    )
+    for evaluation in both.evaluations.all():
+        finish_evaluation(evaluation, 0.7 if evaluation.method == "lora" else 0.8)
+    full_only = make_submission(
+        users["owner"], model_variant(tiny_model_zip, "full"), name="full-only"
+    )
+    finish_evaluation(full_only.evaluations.get(), 0.9)
+    return both, full_only
+
+
+def _freeze_track(user, track: str):
+    return client_as(user).post(
+        "/api/v1/leaderboards/glue/snapshots", {"track": track}, format="json"
+    )
+
+
+def test_freezing_the_lora_board_holds_only_lora_rows_and_says_so(users, two_tracks):
+    both, _ = two_tracks
+    answer = _freeze_track(users["staff"], "lora")
+    assert answer.status_code == 201, answer.content
+    lora = answer.json()
+    assert lora["track"] == "lora"
+    with zipfile.ZipFile(io.BytesIO(_archive(None, lora["archive"]))) as archive:
+        document = json.loads(archive.read("snapshot.json"))
+    assert document["track"] == "lora"
+    rows = document["board"]["rows"]
+    assert [(r["name"], r["track"]) for r in rows] == [("both", "lora")]
+    assert rows[0]["score"] == pytest.approx(0.7)
+    ((manifest),) = document["manifests"].values()
+    assert manifest["task_score"] == pytest.approx(0.7)
+    assert set(document["manifests"]) == {str(both.evaluations.get(method="lora").pk)}
+    full = _freeze(users["staff"])
+    assert full["track"] == "full" and full["sha256"] != lora["sha256"]
+    assert LeaderboardSnapshot.objects.get(sha256=lora["sha256"]).track == "lora"
+    detail = client_as(None).get(lora["url"]).json()
+    assert detail["track"] == "lora" and detail["snapshot"]["track"] == "lora"
+    listed = client_as(None).get("/api/v1/leaderboards/glue/snapshots").json()
+    assert {s["sha256"]: s["track"] for s in listed["snapshots"]} == {
+        lora["sha256"]: "lora",
+        full["sha256"]: "full",
+    }
+
+
+def test_a_lora_snapshot_changes_with_lora_results_only(
+    users, two_tracks, tiny_model_zip
+):
+    lora = _freeze_track(users["staff"], "lora").json()
+    full_later = make_submission(
+        users["owner"], model_variant(tiny_model_zip, "full-later"), name="full-later"
+    )
+    finish_evaluation(full_later.evaluations.get(), 0.95)
+    changes = client_as(None).get(lora["url"]).json()["changes_since"]
+    assert changes["unchanged"] is True
+    lora_later = make_submission(
+        users["owner"],
+        model_variant(tiny_model_zip, "lora-later"),
+        name="lora-later",
+        tracks=("lora",),
+    )
+    finish_evaluation(lora_later.evaluations.get(), 0.75)
+    changes = client_as(None).get(lora["url"]).json()["changes_since"]
+    assert [r["name"] for r in changes["added"]] == ["lora-later"]
+    assert "full-later" not in json.dumps(changes)
+
+
+def test_an_unknown_track_is_refused(users, two_tracks):
+    answer = _freeze_track(users["staff"], "prompting")
+    assert answer.status_code == 400
+    body = answer.json()
+    assert body["code"] == "snapshot.unknown_track"
+    assert "'prompting'" in body["error"] and "full, lora, bitfit, mlm" in body["error"]
+    page = client_as(users["staff"]).post(
+        "/suites/glue/snapshots/", {"track": "prompting"}
+    )
+    assert page.status_code == 302 and page["Location"] == "/suites/glue/"
+    assert not LeaderboardSnapshot.objects.exists()
+
+
+def test_the_page_freezes_the_track_shown_and_says_which(users, two_tracks):
+    staff = client_as(users["staff"])
+    shown = staff.get("/suites/glue/?track=lora").text
+    assert '<input type="hidden" name="track" value="lora">' in shown
+    answer = staff.post("/suites/glue/snapshots/", {"track": "lora"})
+    snapshot = LeaderboardSnapshot.objects.get()
+    assert snapshot.track == "lora"
+    assert answer["Location"] == f"/suites/glue/snapshots/{snapshot.sha256}/"
+    page = client_as(None).get(answer["Location"]).text
+    assert 'id="snapshot-track"' in page and "lora" in page
+    assert ">both <" in page and "full-only" not in page
+    live = client_as(None).get("/suites/glue/").text
+    assert f'data-track="lora" href="/suites/glue/snapshots/{snapshot.sha256}/"' in live
