@@ -24,8 +24,9 @@ still-fresh entry is renewed there, not in a serving thread: a build is ~10 ms o
 holding the GIL, which stalls every other request of its process, while the builder
 runs at low priority in a process of its own. A serving process then only looks in the
 shared cache for the builder's younger entry (at most once per ``LOOK_EVERY`` per
-URL) and asks for one through a Redis list (``ask``); an expired or missing entry is
-still built inline, so the period bound never depends on the builder running.
+URL) and asks for one through a Redis list (``ask``); an entry the builder has not
+renewed by REFRESH_AFTER, or an expired or missing one, is still built inline, so the
+period bound never depends on the builder running.
 """
 
 import io
@@ -66,8 +67,11 @@ WAIT_SECONDS = 5
 # or uncached.
 OUTCOME = "glew.microcache"
 # With a builder, past this share of its life an entry is renewed by the builder:
-# earlier than REFRESH_AFTER because a builder at low priority on a busy machine takes
-# a while (up to a few hundred ms) to get to it, and the entry must not expire first.
+# earlier than REFRESH_AFTER because on a busy core the builder takes a while (up to a
+# few hundred ms) to get to it. Should it not deliver by REFRESH_AFTER (it is not
+# running, or it falls behind), the entry is refreshed inline as without a builder:
+# one build in a serving thread is better than the entry expiring and every request
+# for it waiting for a build.
 ASK_AFTER = 0.75
 # With a builder, a serving process looks in the shared cache for a younger entry at
 # most this often per URL while its own is past ASK_AFTER (a look is a Redis round
@@ -124,7 +128,7 @@ class Microcache:
         age = now - entry[0] if entry is not None else seconds
         if age < (ASK_AFTER if self.builder else REFRESH_AFTER) * seconds:
             environ[OUTCOME] = "hit"
-        elif self.builder and age < seconds:
+        elif self.builder and age < REFRESH_AFTER * seconds:
             entry = self._ask(key, entry, environ, now)
         else:
             entry, result = self._renew(key, entry, environ, start_response, seconds)
@@ -165,14 +169,16 @@ class Microcache:
             if age >= seconds:
                 environ[OUTCOME] = "miss"
                 return None, self._build(key, environ, start_response, seconds)
-            if not cache.add("renew:" + key, 1, 5):  # another process renews it
+            # With a builder it holds "renew:" while asked; this is the fallback.
+            claim = ("refresh:" if self.builder else "renew:") + key
+            if not cache.add(claim, 1, 5):  # another process renews it
                 environ[OUTCOME] = "hit"
                 return entry, None
             environ[OUTCOME] = "refresh"
             try:
                 return None, self._build(key, environ, start_response, seconds)
             finally:
-                cache.delete("renew:" + key)
+                cache.delete(claim)
         finally:
             del self.building[key]
             mine.set()

@@ -4,12 +4,13 @@ A page build is ~10 ms of CPU. Done in a serving thread it holds that process's 
 so on a slow or shared core every request of the process waits behind it: the tail
 of the load benchmark was made of such builds. ``deploy/serve_web.py`` starts this
 process beside Granian (``python -m leaderboard.microcache_builder --parent PID``);
-it lowers its own CPU priority, pops the requests the serving processes ask to renew
-(leaderboard/microcache.py, ``ask``), runs the same Django application on the
-request's cacheable part only, and stores what may be shared in the shared cache
-exactly as a serving process would, then clears the renewal claim. The serving
-processes take the entry from there. Nothing depends on it for correctness: an
-entry it does not renew in time expires and is built inline as without it.
+it runs at the serving processes' priority (``NICE`` says why not lower), pops the
+requests the serving processes ask to renew (leaderboard/microcache.py, ``ask``),
+runs the same Django application on the request's cacheable part only, and stores
+what may be shared in the shared cache exactly as a serving process would, then
+clears the renewal claim. The serving processes take the entry from there. Nothing
+depends on it for correctness: an entry it does not renew in time expires and is
+built inline as without it.
 
 It dies with the server: the kernel sends it SIGTERM when its parent exits (Linux),
 and it also checks its parent once a second.
@@ -31,9 +32,14 @@ from django.core.cache import cache
 
 from leaderboard import microcache
 
-# CPU priority (added to the server's): serving requests comes first; a renewal has
-# the rest of an entry's life (leaderboard/microcache.py, ASK_AFTER) to happen.
-NICE = 10
+# Niceness added to the server's (GLEW_MICROCACHE_BUILDER_NICE overrides). Not a
+# lower priority: under a saturating load the scheduler shares a core by weight, and
+# the builds need ~18-25% of one (~15 a second, 10-16 ms each) while the serving
+# processes keep it busy. In the load benchmark on half a core, nice 10 and nice 5 got
+# the builder 3-8%, nice 2 too little as well: entries expired and were built inline
+# (250-270 misses in 20 s, p95 59-103 ms); at nice 0 it kept up (27 misses, p95 11
+# ms). When it still falls behind, serving processes renew inline at REFRESH_AFTER.
+NICE = 0
 # An entry younger than this share of the period is not built again (two processes
 # asked after a claim expired, or a serving process built it inline meanwhile).
 SKIP_YOUNGER_THAN = 0.5

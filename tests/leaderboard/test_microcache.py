@@ -245,7 +245,7 @@ def test_with_a_builder_a_fresh_entry_is_served_while_a_renewal_is_asked_once(
     assert get(one, "/api/v1/suites")[2:] == (b"built 1", "asked")
     microcache.now += 0.05  # within LOOK_EVERY: not even a look
     assert get(one, "/api/v1/suites")[2:] == (b"built 1", "hit")
-    microcache.now += 0.15  # looks again, the renewal is already asked
+    microcache.now += 0.1  # looks again, the renewal is already asked
     assert get(one, "/api/v1/suites")[2:] == (b"built 1", "hit")
     assert get(other, "/api/v1/suites")[2:] == (b"built 1", "hit-shared")
     assert get(other, "/api/v1/suites")[2:] == (b"built 1", "hit")
@@ -278,6 +278,17 @@ def test_the_builders_page_reaches_every_serving_process(shared, microcache):
     microcache.now += 1.0  # the builder's entry is 1.1 s old: the first one is gone
     assert get(one, "/suites/glue/", QUERY_STRING="page=2")[2:] == (b"built 11", "hit")
     assert one.app.calls == 1 and other.app.calls == 0
+
+
+def test_a_renewal_the_builder_has_not_delivered_by_the_refresh_point_is_inline(
+    shared, microcache
+):
+    cached = Microcache(FakeDjango(), builder=True)
+    get(cached, "/api/v1/suites")
+    microcache.now += 1.6
+    assert get(cached, "/api/v1/suites")[3] == "asked"  # the builder never comes
+    microcache.now += 0.25  # past 0.9 of 2 s, still fresh
+    assert get(cached, "/api/v1/suites")[2:] == (b"built 2", "refresh")
 
 
 def test_with_a_builder_an_expired_entry_is_still_built_inline(shared, microcache):
