@@ -186,36 +186,63 @@ def total_steps(recipe: dict[str, Any], lengths: list[int], step_rows: int) -> i
     return total
 
 
+MicroLoss = Callable[..., torch.Tensor]
+"""``loss_of(model, encodings, labels, *, pad_id, padding_side, tracker)``: the mean
+loss of one micro-batch, before it is weighted and back-propagated."""
+
+
+def sequence_loss_of(
+    model: PreTrainedModel,
+    encodings: list[Encoding],
+    labels: list,
+    *,
+    pad_id: int,
+    padding_side: str,
+    tracker: Tracker,
+) -> torch.Tensor:
+    """A micro-batch of sequence rows: the loss ``*ForSequenceClassification``
+    computes (cross-entropy, MSE for regression, BCE for multi-label)."""
+    logits = forward(
+        model, encodings, pad_id=pad_id, padding_side=padding_side, tracker=tracker
+    )
+    float_labels = model.config.num_labels == 1 or is_multi_label(model)
+    target = torch.tensor(labels, dtype=torch.float32 if float_labels else torch.long)
+    return packed.sequence_loss(model, logits.float(), target.to(tracker.device))
+
+
 def train(
     model: PreTrainedModel,
     encodings: list[Encoding],
-    labels: list[int] | list[float] | list[list[float]],
+    labels: list,
     recipe: dict[str, Any],
     *,
     seed: int,
     pad_id: int,
     padding_side: str,
     tracker: Tracker,
+    loss_of: MicroLoss = sequence_loss_of,
+    token_budget: bool = True,
 ) -> dict[str, float]:
     """Fine-tune in place; returns train_seconds, train_examples, train_steps.
 
     One optimizer step takes ``batch_size * gradient_accumulation_steps`` rows,
-    run as micro-batches of ``batch_size``; each micro-batch's mean loss is
-    weighted by its share of the step's rows (``1 / accumulation`` when the
-    micro-batches are full), so the gradient is that of the whole step's mean
-    loss. Steps, the schedule and progress lines count optimizer steps, so
+    run as micro-batches of ``batch_size``; each micro-batch's mean loss
+    (``loss_of``: a sequence task's by default, runners.training.tokens passes a
+    tagger's) is weighted by its share of the step's rows (``1 / accumulation``
+    when the micro-batches are full), so the gradient is that of the whole step's
+    mean loss. Steps, the schedule and progress lines count optimizer steps, so
     batch 8 x 1 and batch 4 x 2 see the same rows in the same steps.
+    ``token_budget=False`` ignores the recipe's ``max_train_tokens``.
     """
     batch_size = recipe["batch_size"]
     accumulation = int(recipe.get("gradient_accumulation_steps") or 1)
     step_rows = batch_size * accumulation
     lengths = [row_length(e) for e in encodings]
-    total = total_steps(recipe, lengths, step_rows)
+    budgeted = recipe if token_budget else recipe | {"max_train_tokens": None}
+    total = total_steps(budgeted, lengths, step_rows)
     if not encodings or total <= 0:
         return {"train_seconds": 0.0, "train_examples": 0, "train_steps": 0}
     optimizer, scheduler = _prepare(model, recipe, total, tracker.parallel)
-    float_labels = model.config.num_labels == 1 or is_multi_label(model)
-    label_dtype = torch.float32 if float_labels else torch.long
     epoch = 0
     tracker.stage = "train"
     tracker.batch_size = batch_size
@@ -238,7 +265,7 @@ def train(
                 [encodings[i] for i in step_ids],
                 [labels[i] for i in step_ids],
                 batch_size=batch_size,
-                label_dtype=label_dtype,
+                loss_of=loss_of,
                 pad_id=pad_id,
                 padding_side=padding_side,
                 tracker=tracker,
@@ -288,7 +315,7 @@ def _gradients(
     labels: list,
     *,
     batch_size: int,
-    label_dtype: torch.dtype,
+    loss_of: MicroLoss,
     pad_id: int,
     padding_side: str,
     tracker: Tracker,
@@ -305,7 +332,8 @@ def _gradients(
         step_loss += _backward(
             model,
             [encodings[i] for i in ids],
-            torch.tensor([labels[i] for i in ids], dtype=label_dtype),
+            [labels[i] for i in ids],
+            loss_of=loss_of,
             share=len(ids) / len(encodings) if counts else 0.0,
             pad_id=pad_id,
             padding_side=padding_side,
@@ -318,8 +346,9 @@ def _gradients(
 def _backward(
     model: PreTrainedModel,
     encodings: list[Encoding],
-    target: torch.Tensor,
+    labels: list,
     *,
+    loss_of: MicroLoss,
     share: float,
     pad_id: int,
     padding_side: str,
@@ -327,14 +356,14 @@ def _backward(
 ) -> float:
     """One micro-batch's loss, weighted by its ``share`` of the step's rows,
     back-propagated into the accumulated gradients; returns the weighted loss."""
-    logits = forward(
+    loss = loss_of(
         model,
         encodings,
+        labels,
         pad_id=pad_id,
         padding_side=padding_side,
         tracker=tracker,
     )
-    loss = packed.sequence_loss(model, logits.float(), target.to(tracker.device))
     loss = loss * share
     (loss * distributed.loss_scale(tracker.parallel)).backward()
     return loss.item()

@@ -20,8 +20,6 @@ invariance) compare them like any other logits.
 
 from __future__ import annotations
 
-import math
-import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -33,16 +31,10 @@ from transformers import AutoModelForTokenClassification, AutoTokenizer
 from kernels import batching, packed
 from runners.training.batches import collate
 from runners.training.encoding import Encoding
-from runners.training.loop import (
-    PROGRESS_EVERY,
-    clip_gradients,
-    make_optimizer,
-    schedule,
-)
+from runners.training.loop import train as loop_train
 from runners.training.models import check_model_folder, load_parts, pad_with_end_token
 from runners.training.pooling import Pooling
-from runners.training.stability import apply_stability
-from runners.training.tracking import Tracker, autocast, emit_progress
+from runners.training.tracking import Tracker, autocast
 from tasks.errors import UserError
 
 IGNORE = -100
@@ -258,6 +250,31 @@ def targets(
     return out
 
 
+def token_loss_of(
+    model: torch.nn.Module,
+    encodings: list[Encoding],
+    tags: list[list[int]],
+    *,
+    pad_id: int,
+    padding_side: str,
+    tracker: Tracker,
+) -> torch.Tensor:
+    """A micro-batch of tagged rows: the mean cross-entropy over its tagged
+    sub-tokens (each word's first; zero, with a graph, when none is tagged)."""
+    logits = forward(
+        model, encodings, pad_id=pad_id, padding_side=padding_side, tracker=tracker
+    )
+    target = targets(encodings, tags, padding_side)
+    loss = F.cross_entropy(
+        logits.float().flatten(0, 1),
+        target.flatten().to(logits.device),
+        ignore_index=IGNORE,
+    )
+    if torch.isnan(loss):  # no tagged sub-token in the micro-batch
+        loss = logits.sum() * 0.0
+    return loss
+
+
 def train(
     model: torch.nn.Module,
     encodings: list[Encoding],
@@ -269,92 +286,23 @@ def train(
     padding_side: str,
     tracker: Tracker,
 ) -> dict[str, float]:
-    """Fine-tune in place, as ``runners.training.loop.train`` does for sequence
-    tasks (same optimizer, schedule, clipping, accumulation and length-bucketed
-    steps; one process: a multi-process layout is not applied to token tasks);
-    the loss is the mean cross-entropy over each micro-batch's tagged
-    sub-tokens, weighted by its share of the step's rows.
+    """Fine-tune in place with the sequence tasks' loop
+    (``runners.training.loop.train``: optimizer, schedule, clipping, accumulation,
+    length-bucketed steps, the multi-process layout) and :func:`token_loss_of`.
 
-    Long because it is the loop and its bookkeeping in one piece, kept in step
-    with ``runners.training.loop.train``.
+    Token tasks train their recipe's full epochs: the recipe's
+    ``max_train_tokens`` is not applied to them (it was set for sequence tasks,
+    and token tasks' scores under quick@5 were computed without it).
     """
-    batch_size = recipe["batch_size"]
-    accumulation = int(recipe.get("gradient_accumulation_steps") or 1)
-    step_rows = batch_size * accumulation
-    total = recipe["max_steps"] or recipe["epochs"] * math.ceil(
-        len(encodings) / step_rows
-    )
-    if not encodings or total <= 0:
-        return {"train_seconds": 0.0, "train_examples": 0, "train_steps": 0}
-    apply_stability(model, recipe)
-    optimizer = make_optimizer(
+    return loop_train(
         model,
-        recipe["learning_rate"],
-        recipe["weight_decay"],
-        float(recipe.get("layerwise_lr_decay") or 1.0),
-        recipe.get("optimizer", "adamw"),
+        encodings,
+        tags,
+        recipe,
+        seed=seed,
+        pad_id=pad_id,
+        padding_side=padding_side,
+        tracker=tracker,
+        loss_of=token_loss_of,
+        token_budget=False,
     )
-    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, schedule(recipe, total))
-    lengths = [len(e["input_ids"]) for e in encodings]
-    tracker.stage, tracker.batch_size = "train", batch_size
-    model.train()
-    step = epoch = seen = 0
-    window: list[float] = []
-    start = time.perf_counter()
-    while step < total:
-        plan = batching.train_batches(
-            lengths, batch_size=step_rows, seed=seed, epoch=epoch
-        )
-        epoch += 1
-        for step_ids in plan:
-            if step >= total:
-                break
-            tracker.batch = step + 1
-            step_loss = 0.0
-            for micro in range(0, len(step_ids), batch_size):
-                ids = step_ids[micro : micro + batch_size]
-                rows = [encodings[i] for i in ids]
-                logits = forward(
-                    model,
-                    rows,
-                    pad_id=pad_id,
-                    padding_side=padding_side,
-                    tracker=tracker,
-                )
-                target = targets(rows, [tags[i] for i in ids], padding_side)
-                loss = F.cross_entropy(
-                    logits.float().flatten(0, 1),
-                    target.flatten().to(logits.device),
-                    ignore_index=IGNORE,
-                )
-                if torch.isnan(loss):  # no tagged sub-token in the micro-batch
-                    loss = logits.sum() * 0.0
-                loss = loss * (len(ids) / len(step_ids))
-                loss.backward()
-                step_loss += loss.item()
-            clip_gradients(model, recipe)
-            optimizer.step()
-            scheduler.step()
-            optimizer.zero_grad(set_to_none=True)
-            step += 1
-            seen += len(step_ids)
-            window.append(step_loss)
-            if step % PROGRESS_EVERY == 0 or step == total:
-                tracker.final_train_loss = sum(window) / len(window)
-                window = []
-                emit_progress(
-                    stage="train",
-                    step=step,
-                    total_steps=total,
-                    loss=round(tracker.final_train_loss, 6),
-                    examples_per_s=round(
-                        seen / max(time.perf_counter() - start, 1e-9), 2
-                    ),
-                )
-    if tracker.device.type == "cuda":
-        torch.cuda.synchronize(tracker.device)
-    return {
-        "train_seconds": time.perf_counter() - start,
-        "train_examples": seen,
-        "train_steps": step,
-    }

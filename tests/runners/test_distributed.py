@@ -217,3 +217,74 @@ def test_two_processes_give_the_loss_curve_and_predictions_of_one(
         assert parallel["strategy"] == strategy
         assert parallel["world_size"] == 2 and parallel["backend"] == "gloo"
         assert ("forced" in parallel["reason"]) == (strategy == "fsdp")
+
+
+def _write_token_job(job: Path, model: Path) -> Path:
+    """A tagging job on the fixture texts: a word is tagged B (1) when it is one
+    of a few sentiment words, else O (0); predictions are tags per word."""
+    from runners.contract import TaskInputs
+    from tests.fixtures.jobs import write_job
+
+    marked = {"wonderful", "bad", "great", "funny", "moving"}
+    rows = [
+        {
+            "idx": i,
+            "tokens": text.split(),
+            "label": [int(word in marked) for word in text.split()],
+        }
+        for i, text in enumerate(FIXTURE_TEXTS)
+    ]
+    smoke = get_recipe(
+        "smoke", task_name="blurb/ncbi-disease", task_type="token_classification"
+    )
+    recipe = smoke.to_dict() | {
+        "max_steps": 20,
+        "batch_size": 8,
+        "learning_rate": 3e-3,
+        "eval_batch_size": 4,
+    }
+    task = TaskInputs(
+        name="blurb/ncbi-disease",
+        type="token_classification",
+        text_fields=("tokens",),
+        num_labels=3,
+    )
+    predict = [{k: v for k, v in r.items() if k != "label"} for r in rows[:12]]
+    return write_job(
+        job, model, task=task, recipe=recipe, train=rows, predict={"test": predict}
+    )
+
+
+def test_a_token_task_trains_data_parallel_as_one_process(
+    tmp_path, model_without_dropout
+):
+    """Token tasks share the sequence tasks' loop (runners.training.loop), so the
+    multi-process layout applies to them too: two processes, one curve. Not to
+    1e-4 as for sequence tasks: a tagger's micro-batch loss is a mean over its
+    tagged words, and each process weighs its mean by its share of the rows, not
+    of the words, so the two layouts optimise very slightly different means."""
+    runs = {}
+    for processes in (1, 2):
+        job = tmp_path / f"p{processes}"
+        spec = _write_token_job(job, model_without_dropout)
+        launcher = (
+            ["-m", "torch.distributed.run", "--standalone", "--nproc-per-node=2"]
+            if processes > 1
+            else []
+        )
+        done = subprocess.run(
+            [sys.executable, *launcher, "-m", "runners.execute", str(spec)],
+            capture_output=True,
+            text=True,
+            env={**os.environ, "PYTHONPATH": str(REPO)},
+            cwd=job,
+            timeout=300,
+        )
+        assert done.returncode == 0, done.stderr[-3000:]
+        runs[processes] = (train_losses(done.stdout), read_predictions(job, "test"))
+    (one, one_tags), (two, two_tags) = runs[1], runs[2]
+    assert [step for step, _ in two] == [step for step, _ in one] == [10, 20]
+    for (_, got), (_, want) in zip(two, one, strict=True):
+        assert got == pytest.approx(want, rel=2e-3)
+    assert two_tags == one_tags
+    assert read_measurements(tmp_path / "p2")["parallel"]["strategy"] == "ddp"
