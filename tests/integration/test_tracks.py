@@ -6,7 +6,7 @@ import pytest
 from django.core.management import call_command
 
 from leaderboard.submissions.models import LeaderboardEntry
-from tests.integration.test_spine import wait_for_submission
+from tests.integration.flow import upload, wait_for_submission
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
@@ -15,20 +15,15 @@ def test_a_tiny_model_gets_rows_on_the_full_lora_and_mlm_tracks(
     celery_worker, api, sst2_folder, tiny_model_zip
 ):
     call_command("import_task", "glue/sst2", str(sst2_folder))
-    with tiny_model_zip.open("rb") as archive:
-        response = api.post(
-            "/api/v1/submissions",
-            {
-                "archive": archive,
-                "name": "tiny-bert",
-                "tasks": "glue/sst2",
-                "recipe": "smoke",
-                "tracks": "full,lora,mlm",
-            },
-            format="multipart",
-        )
-    assert response.status_code == 201, response.content
-    body = wait_for_submission(api, response.json()["id"])
+    submission_id = upload(
+        api,
+        tiny_model_zip,
+        name="tiny-bert",
+        tasks="glue/sst2",
+        recipe="smoke",
+        tracks="full,lora,mlm",
+    )
+    body = wait_for_submission(api, submission_id)
     assert body["status"] == "finished", body
     runs = {e["track"]: e for e in body["evaluations"]}
     assert set(runs) == {"full", "lora", "mlm"}
@@ -56,7 +51,7 @@ def test_a_tiny_model_gets_rows_on_the_full_lora_and_mlm_tracks(
     assert method["label_tokens"] == ["terrible", "great"]
     assert mlm["manifest"]["execution_path"] == "padded"
 
-    entries = LeaderboardEntry.objects.filter(submission_id=body["id"])
+    entries = LeaderboardEntry.objects.filter(submission_id=submission_id)
     assert sorted(e.track for e in entries) == ["full", "lora", "mlm"]
     boards = {
         track: api.get(f"/api/v1/leaderboards/glue?track={track}").json()

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 import json
-import time
 import zipfile
 from pathlib import Path
 
@@ -14,9 +13,8 @@ from leaderboard.submissions import intake
 from leaderboard.submissions.models import Evaluation
 from leaderboard.submissions.pipeline.folder import job_folder_prepare
 from tasks import registry
+from tests.integration.flow import wait_for_submission
 from tests.security.conftest import post_archive
-
-TERMINAL = {"finished", "failed", "cancelled"}
 
 
 @pytest.mark.django_db
@@ -54,19 +52,6 @@ def test_prepared_job_holds_no_evaluation_labels(
     )
 
 
-def _wait(client, submission_id: int, timeout: float = 400) -> dict:
-    deadline = time.monotonic() + timeout
-    body: dict = {}
-    while time.monotonic() < deadline:
-        body = client.get(f"/api/v1/submissions/{submission_id}").json()
-        if body["status"] in TERMINAL and all(
-            e["status"] in TERMINAL for e in body["evaluations"]
-        ):
-            return body
-        time.sleep(1)
-    raise AssertionError(f"submission {submission_id} did not finish: {body}")
-
-
 @pytest.mark.integration
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.timeout(900)
@@ -94,12 +79,12 @@ def test_a_failing_evaluation_does_not_stop_the_worker_from_finishing_the_next(
     second = post_archive(token_client, tiny_model_zip.read_bytes())
     assert first.status_code == second.status_code == 201, (first.content, second)
 
-    failed = _wait(token_client, first.json()["id"])
+    failed = wait_for_submission(token_client, first.json()["id"], timeout=400)
     assert failed["status"] == "failed"
     (evaluation,) = failed["evaluations"]
     assert evaluation["error"]["code"]
     assert len(evaluation["error"]["message"]) > 10
 
-    finished = _wait(token_client, second.json()["id"])
+    finished = wait_for_submission(token_client, second.json()["id"], timeout=400)
     assert finished["status"] == "finished", finished
     assert celery_worker.poll() is None, "the worker must still be running"
