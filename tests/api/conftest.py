@@ -2,6 +2,8 @@ import pytest
 from django.core.management import call_command
 from rest_framework.test import APIClient
 
+from tests.factories import finish_evaluation, make_submission, model_variant
+
 
 @pytest.fixture(autouse=True)
 def _roomy_quota_and_own_storage(settings, tmp_path):
@@ -37,3 +39,25 @@ def client_as(user) -> APIClient:
         client.force_authenticate(user)  # the API
         client.force_login(user)  # the pages
     return client
+
+
+@pytest.fixture
+def two_tracks(users, sst2_imported, tiny_model_zip, no_enqueue):
+    """One model on the full and LoRA tracks (0.8 and 0.7), another on full only."""
+    both = make_submission(
+        users["owner"],
+        model_variant(tiny_model_zip, "both"),
+        name="both",
+        tracks=("lora", "full"),
+    )
+    for evaluation in both.evaluations.all():
+        if evaluation.method == "lora":
+            finish_evaluation(evaluation, 0.7, trainable=1_000, train_seconds=4.0)
+        else:
+            finish_evaluation(evaluation, 0.8)
+    full_only = make_submission(
+        users["owner"], model_variant(tiny_model_zip, "full"), name="full-only"
+    )
+    for evaluation in full_only.evaluations.all():
+        finish_evaluation(evaluation, 0.9)
+    return both, full_only

@@ -158,24 +158,6 @@ def test_staff_freeze_from_the_page(users, board):
     )
 
 
-@pytest.fixture
-def two_tracks(users, sst2_imported, tiny_model_zip, no_enqueue):
-    """One model on the full and LoRA tracks (0.8 and 0.7), another on full only."""
-    both = make_submission(
-        users["owner"],
-        model_variant(tiny_model_zip, "both"),
-        name="both",
-        tracks=("lora", "full"),
-    )
-    for evaluation in both.evaluations.all():
-        finish_evaluation(evaluation, 0.7 if evaluation.method == "lora" else 0.8)
-    full_only = make_submission(
-        users["owner"], model_variant(tiny_model_zip, "full"), name="full-only"
-    )
-    finish_evaluation(full_only.evaluations.get(), 0.9)
-    return both, full_only
-
-
 def _freeze_track(user, track: str):
     return client_as(user).post(
         "/api/v1/leaderboards/glue/snapshots", {"track": track}, format="json"

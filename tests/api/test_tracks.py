@@ -15,28 +15,6 @@ from tests.fixtures.tiny_model import FIXTURE_TEXTS
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def two_tracks(users, sst2_imported, tiny_model_zip, no_enqueue):
-    """One model on the full and LoRA tracks (0.8 and 0.7), another on full only."""
-    both = make_submission(
-        users["owner"],
-        model_variant(tiny_model_zip, "both"),
-        name="both",
-        tracks=("lora", "full"),
-    )
-    for evaluation in both.evaluations.all():
-        if evaluation.method == "lora":
-            finish_evaluation(evaluation, 0.7, trainable=1_000, train_seconds=4.0)
-        else:
-            finish_evaluation(evaluation, 0.8)
-    full_only = make_submission(
-        users["owner"], model_variant(tiny_model_zip, "full"), name="full-only"
-    )
-    for evaluation in full_only.evaluations.all():
-        finish_evaluation(evaluation, 0.9)
-    return both, full_only
-
-
 def test_each_track_has_its_own_evaluations_and_recipe_version(two_tracks):
     both, full_only = two_tracks
     assert both.tracks == ["full", "lora"]
