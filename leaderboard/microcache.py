@@ -67,12 +67,13 @@ WAIT_SECONDS = 5
 # or uncached.
 OUTCOME = "glew.microcache"
 # With a builder, past this share of its life an entry is renewed by the builder:
-# earlier than REFRESH_AFTER because on a busy core the builder takes a while (up to a
-# few hundred ms) to get to it. Should it not deliver by REFRESH_AFTER (it is not
-# running, or it falls behind), the entry is refreshed inline as without a builder:
-# one build in a serving thread is better than the entry expiring and every request
-# for it waiting for a build.
-ASK_AFTER = 0.75
+# earlier than REFRESH_AFTER because on a busy core the builder takes a while to get
+# to it (entries built together are asked for together: ~30 builds of 10-16 ms in a
+# queue; asked at 0.75, the builder missed most of them on half a core). Should it
+# not deliver by REFRESH_AFTER (it is not running, or it falls behind), the entry is
+# refreshed inline as without a builder: one build in a serving thread is better
+# than the entry expiring and every request for it waiting for a build.
+ASK_AFTER = 0.5
 # With a builder, a serving process looks in the shared cache for a younger entry at
 # most this often per URL while its own is past ASK_AFTER (a look is a Redis round
 # trip; a hit is a dictionary lookup).

@@ -241,7 +241,7 @@ def test_with_a_builder_a_fresh_entry_is_served_while_a_renewal_is_asked_once(
 ):
     one, other = Microcache(FakeDjango(), builder=True), Microcache(FakeDjango(), True)
     assert get(one, "/api/v1/suites")[2:] == (b"built 1", "miss")
-    microcache.now += 1.6  # past the ask point (0.75 of 2 s), still fresh
+    microcache.now += 1.6  # past the ask point (0.5 of 2 s), still fresh
     assert get(one, "/api/v1/suites")[2:] == (b"built 1", "asked")
     microcache.now += 0.05  # within LOOK_EVERY: not even a look
     assert get(one, "/api/v1/suites")[2:] == (b"built 1", "hit")
@@ -275,7 +275,7 @@ def test_the_builders_page_reaches_every_serving_process(shared, microcache):
     assert answer == (b"built 11", "hit-shared")
     answer = get(other, "/suites/glue/", QUERY_STRING="page=2")[2:]
     assert answer == (b"built 11", "hit-shared")
-    microcache.now += 1.0  # the builder's entry is 1.1 s old: the first one is gone
+    microcache.now += 0.8  # the builder's entry is 0.9 s old: the first one is gone
     assert get(one, "/suites/glue/", QUERY_STRING="page=2")[2:] == (b"built 11", "hit")
     assert one.app.calls == 1 and other.app.calls == 0
 
