@@ -13,10 +13,8 @@ throughput and errors. Target: p95 <= 50 ms and 0 errors.
 
 The server's processes meter the CPU time of each request
 (leaderboard/request_cpu.py), and the benchmark prints CPU ms per request by route
-and microcache outcome (hit, hit-shared, waited, refresh, asked, miss, uncached),
-where page builds went (the microcache builder process that deploy/serve_web.py
-starts beside Granian when there is a shared cache, or the serving processes), and
-the server's whole CPU per request against the budget the target implies (at ~2,000
+and microcache outcome (hit, hit-shared, waited, refresh, miss, uncached) and the
+server's whole CPU per request against the budget the target implies (at ~2,000
 req/s, two cores give a request 1 ms of CPU, client included). ``--server-cpus 0``
 pins the server to one core (wrk to the others): a stand-in for a slower machine of
 two cores. ``--server gunicorn`` serves the same application with gunicorn, the

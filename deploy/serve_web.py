@@ -15,16 +15,9 @@ Why this server and these settings (figures: README, "Performance"):
 - ``GLEW_WEB_THREADS`` (8) Python threads per worker run the application: enough to
   wait on PostgreSQL and Redis while another serves, few enough that a page being
   built does not hold up many others.
-- Where a shared cache is configured (``GLEW_CACHE_URL``), a microcache builder
-  process (leaderboard/microcache_builder.py) runs beside Granian at low priority and
-  renews fresh cached pages, so a serving thread never holds its process's GIL for a
-  page build unless an entry has expired (``GLEW_MICROCACHE_BUILDER=0`` turns it off).
-  Granian is still exec'd in this process (the container's main process, signals as
-  before) and the builder is its child, which dies with it.
 """
 
 import os
-import subprocess
 import sys
 
 
@@ -53,27 +46,6 @@ def command() -> list[str]:
     ]
 
 
-def wants_builder() -> bool:
-    """A builder only helps where serving processes share a cache (Redis) and the
-    microcache is on."""
-    return (
-        bool(os.environ.get("GLEW_CACHE_URL"))
-        and os.environ.get("GLEW_MICROCACHE_BUILDER", "1") != "0"
-        and float(os.environ.get("GLEW_MICROCACHE_SECONDS", 2)) > 0
-    )
-
-
-def start_builder() -> subprocess.Popen:
-    """The builder, a child of this process (which becomes Granian); the serving
-    processes, started after, ask it for renewals (GLEW_MICROCACHE_BUILDER=1)."""
-    os.environ["GLEW_MICROCACHE_BUILDER"] = "1"
-    argv = [sys.executable, "-m", "leaderboard.microcache_builder"]
-    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    return subprocess.Popen([*argv, "--parent", str(os.getpid())], cwd=root)
-
-
 if __name__ == "__main__":
     argv = command()
-    if wants_builder():
-        start_builder()
     os.execv(argv[0], argv)

@@ -40,12 +40,11 @@ def cpu_report(folder: str, cores: float) -> None:
         share = 100 * count / requests
         mean = 1000 * seconds / count
         print(f"all routes {outcome}: {count} ({share:.1f}%), {mean:.3f} ms CPU each")
-    builder_cpu = builder_report(folder, by_outcome)
     budget_ms = 1000 * cores / 2000
-    all_in = 1000 * (process_cpu + builder_cpu) / requests
+    all_in = 1000 * process_cpu / requests
     print(
         f"server processes' whole CPU per request (the HTTP server's own "
-        f"work and the builder included): {all_in:.3f} ms; budget at 2,000 req/s on "
+        f"work included): {all_in:.3f} ms; budget at 2,000 req/s on "
         f"{cores:g} core(s): {budget_ms:.3f} ms; ratio {all_in / budget_ms:.2f}"
     )
     built = [by_outcome[o] for o in ("miss", "refresh") if o in by_outcome]
@@ -57,32 +56,6 @@ def cpu_report(folder: str, cores: float) -> None:
             f"(miss and refresh: {1000 * django:.3f} ms); Django's share of the server "
             f"CPU: {100 * sum(row[1] for row in built) / process_cpu:.0f}%"
         )
-
-
-def builder_report(folder: str, by_outcome: dict[str, list[float]]) -> float:
-    """Print where page builds went: the microcache builder's (a process of its own,
-    leaderboard/microcache_builder.py, writing ``builder/<pid>.json``) against the
-    serving processes' (miss and refresh); returns the builder's process CPU."""
-    counts = {"built": 0, "stored": 0, "skipped": 0}
-    build_cpu = process_cpu = 0.0
-    for path in Path(folder).glob("builder/*.json"):
-        data = json.loads(path.read_text())
-        for key in counts:
-            counts[key] += data[key]
-        build_cpu += data["build_cpu_s"]
-        process_cpu += data["process_cpu_s"]
-    inline = sum(by_outcome.get(o, [0, 0.0])[0] for o in ("miss", "refresh"))
-    if not counts["built"] and not process_cpu:
-        print(f"page builds: {inline} in serving processes, no builder")
-        return 0.0
-    each = 1000 * build_cpu / counts["built"] if counts["built"] else 0.0
-    print(
-        f"page builds: {counts['built']} in the builder ({counts['stored']} stored, "
-        f"{each:.3f} ms CPU each; {counts['skipped']} asks found a younger entry; "
-        f"builder process CPU {process_cpu:.2f} s), {inline} in serving processes "
-        f"(miss and refresh)"
-    )
-    return process_cpu
 
 
 def cpu_name() -> str:

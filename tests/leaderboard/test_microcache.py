@@ -1,16 +1,9 @@
 """The anonymous microcache in front of Django: repeats are served from the cache,
-briefly, only to requests without a session or token, with Django's headers; with a
-builder process, fresh entries are renewed there and never in a serving process."""
+briefly, only to requests without a session or token, with Django's headers."""
 
 import json
-import os
-import signal
-import socket
-import subprocess
-import sys
 import threading
 import time
-from pathlib import Path
 from wsgiref.util import setup_testing_defaults
 
 import pytest
@@ -20,8 +13,7 @@ from django.core.signals import request_finished, request_started
 from django.db import close_old_connections
 
 from leaderboard.catalogue.models import Suite
-from leaderboard.microcache import OUTCOME, QUEUE, Microcache
-from leaderboard.microcache_builder import Builder
+from leaderboard.microcache import OUTCOME, Microcache
 
 pytestmark = pytest.mark.django_db
 
@@ -30,7 +22,6 @@ class Clock:
     """The microcache's ``time``, moved by the test: ages are exact."""
 
     now = 1_000_000.0
-    thread_time = staticmethod(time.thread_time)
 
     def time(self) -> float:
         return self.now
@@ -209,171 +200,3 @@ def test_the_local_level_holds_a_bounded_number_of_bytes(microcache, monkeypatch
         get(cached, "/suites/glue/", QUERY_STRING=f"page={page}")
         assert cached.local_bytes <= 20
     assert len(cached.local) <= 2
-
-
-SHARED = "redis://127.0.0.1:6379/13"
-
-
-@pytest.fixture
-def shared(microcache, settings, monkeypatch):
-    """The shared level on a real Redis, a 2 s period, and the builder's queue (the
-    builder reads the same clock)."""
-    import redis
-
-    settings.GLEW_MICROCACHE_SECONDS = 2
-    settings.GLEW_CACHE_URL = SHARED
-    settings.CACHES = {
-        "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
-            "LOCATION": SHARED,
-            "KEY_PREFIX": "glew-test",
-        }
-    }
-    monkeypatch.setattr("leaderboard.microcache_builder.time", microcache)
-    queue = redis.Redis.from_url(SHARED)
-    cache.clear()
-    yield queue
-    cache.clear()
-
-
-def test_with_a_builder_a_fresh_entry_is_served_while_a_renewal_is_asked_once(
-    shared, microcache
-):
-    one, other = Microcache(FakeDjango(), builder=True), Microcache(FakeDjango(), True)
-    assert get(one, "/api/v1/suites")[2:] == (b"built 1", "miss")
-    microcache.now += 1.6  # past the ask point (0.5 of 2 s), still fresh
-    assert get(one, "/api/v1/suites")[2:] == (b"built 1", "asked")
-    microcache.now += 0.05  # within LOOK_EVERY: not even a look
-    assert get(one, "/api/v1/suites")[2:] == (b"built 1", "hit")
-    microcache.now += 0.1  # looks again, the renewal is already asked
-    assert get(one, "/api/v1/suites")[2:] == (b"built 1", "hit")
-    assert get(other, "/api/v1/suites")[2:] == (b"built 1", "hit-shared")
-    assert get(other, "/api/v1/suites")[2:] == (b"built 1", "hit")
-    assert one.app.calls + other.app.calls == 1
-    request = json.loads(shared.lpop(QUEUE))
-    assert shared.llen(QUEUE) == 0
-    assert (request["PATH_INFO"], request["HTTP_HOST"]) == (
-        "/api/v1/suites",
-        "testserver",
-    )
-
-
-def test_the_builders_page_reaches_every_serving_process(shared, microcache):
-    one, other = Microcache(FakeDjango(), builder=True), Microcache(FakeDjango(), True)
-    get(one, "/suites/glue/", QUERY_STRING="page=2", HTTP_COOKIE="theme=dark")
-    microcache.now += 1.6
-    assert get(one, "/suites/glue/", QUERY_STRING="page=2")[3] == "asked"
-    builder_app = FakeDjango()
-    builder_app.calls = 10
-    message = shared.lpop(QUEUE)
-    assert b"theme" not in message  # the builder never sees cookies
-    microcache.now += 0.01
-    Builder(builder_app, shared).renew(message)
-    assert cache.get("renew:micro:/suites/glue/?page=2") is None  # claim cleared
-    microcache.now += 0.1
-    answer = get(one, "/suites/glue/", QUERY_STRING="page=2")[2:]
-    assert answer == (b"built 11", "hit-shared")
-    answer = get(other, "/suites/glue/", QUERY_STRING="page=2")[2:]
-    assert answer == (b"built 11", "hit-shared")
-    microcache.now += 0.8  # the builder's entry is 0.9 s old: the first one is gone
-    assert get(one, "/suites/glue/", QUERY_STRING="page=2")[2:] == (b"built 11", "hit")
-    assert one.app.calls == 1 and other.app.calls == 0
-
-
-def test_a_renewal_the_builder_has_not_delivered_by_the_refresh_point_is_inline(
-    shared, microcache
-):
-    cached = Microcache(FakeDjango(), builder=True)
-    get(cached, "/api/v1/suites")
-    microcache.now += 1.6
-    assert get(cached, "/api/v1/suites")[3] == "asked"  # the builder never comes
-    microcache.now += 0.25  # past 0.9 of 2 s, still fresh
-    assert get(cached, "/api/v1/suites")[2:] == (b"built 2", "refresh")
-
-
-def test_with_a_builder_an_expired_entry_is_still_built_inline(shared, microcache):
-    cached = Microcache(FakeDjango(), builder=True)
-    get(cached, "/api/v1/suites")
-    microcache.now += 1.6
-    assert get(cached, "/api/v1/suites")[3] == "asked"  # nobody builds it
-    microcache.now += 0.5
-    assert get(cached, "/api/v1/suites")[2:] == (b"built 2", "miss")
-    assert get(cached, "/api/v1/suites")[2:] == (b"built 2", "hit")
-
-
-def test_the_builder_never_stores_a_failed_or_cookie_setting_response(shared):
-    message = json.dumps({"PATH_INFO": "/suites/glue/", "HTTP_HOST": "testserver"})
-    for app in (
-        FakeDjango(headers=[("Set-Cookie", "csrftoken=abc")]),
-        FakeDjango(status="404 Not Found"),
-    ):
-        cache.add("renew:micro:/suites/glue/", 1, 5)
-        Builder(app, shared).renew(message)
-        assert app.calls == 1
-        assert cache.get("micro:/suites/glue/") is None
-        assert cache.get("renew:micro:/suites/glue/") is None
-
-
-def _children(pid: int) -> dict[int, str]:
-    """pid -> command line of the processes whose parent is ``pid``."""
-    found = {}
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-            if int(fields[1]) == pid and fields[0] != "Z":
-                cmdline = (stat.parent / "cmdline").read_bytes()
-                found[int(stat.parent.name)] = cmdline.replace(b"\0", b" ").decode()
-        except (OSError, IndexError, ValueError):
-            continue
-    return found
-
-
-def _alive(pid: int) -> bool:
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
-    except OSError:
-        return False
-
-
-def test_the_builder_started_by_serve_web_dies_with_the_server():
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    env = dict(
-        os.environ,
-        GLEW_CACHE_URL=SHARED,
-        GLEW_MICROCACHE_SECONDS="2",
-        GLEW_WEB_BIND=f"127.0.0.1:{port}",
-        GLEW_WEB_WORKERS="1",
-        GLEW_WEB_LOG_LEVEL="warning",
-    )
-    root = Path(__file__).resolve().parents[2]
-    server = subprocess.Popen(
-        [sys.executable, "deploy/serve_web.py"],
-        cwd=root,
-        env=env,
-        start_new_session=True,
-    )
-    try:
-        deadline = time.monotonic() + 20
-        builders: list[int] = []
-        while not builders and time.monotonic() < deadline:
-            children = _children(server.pid)
-            builders = [p for p, c in children.items() if "microcache_builder" in c]
-            time.sleep(0.1)
-        assert len(builders) == 1
-        time.sleep(2)  # it has set itself up (and not died of an error)
-        assert _alive(builders[0])
-        served_env = Path(f"/proc/{server.pid}/environ").read_bytes()
-        assert b"GLEW_MICROCACHE_BUILDER=1\0" in served_env
-        os.kill(server.pid, signal.SIGKILL)
-        server.wait(10)
-        deadline = time.monotonic() + 5
-        while _alive(builders[0]) and time.monotonic() < deadline:
-            time.sleep(0.1)
-        assert not _alive(builders[0])
-    finally:
-        try:
-            os.killpg(server.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
