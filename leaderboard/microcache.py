@@ -12,7 +12,7 @@ Two levels under one key: each process keeps what it served in memory, and on a
 local miss asks the shared cache (Redis when ``GLEW_CACHE_URL`` names one) before
 running Django, so a URL is built about once per period for all processes together.
 An entry carries the wall-clock time it was built and is served only until
-``GLEW_MICROCACHE_SECONDS`` (default 2, the polling period of the live pages) after
+``GLEW_MICROCACHE_SECONDS`` (default 5; settings.py says why) after
 that, from either level: a change shows to anonymous readers within that time.
 Requests with a session cookie or an Authorization header are never answered from
 the cache, and only 200 responses that set no cookie are stored (with every header
