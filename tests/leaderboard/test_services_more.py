@@ -37,16 +37,22 @@ def _jobs_are_captured(no_enqueue):
     """Every test here checks rows, never runs a job."""
 
 
-@pytest.fixture
-def submission(owner, sst2_folder, tiny_model_zip):
-    call_command("import_task", "glue/sst2", str(sst2_folder))
+def _submit(owner, tiny_model_zip, *, name: str = "tiny", tracks=("full",)):
+    """The tiny model on SST-2 with the smoke recipe, on ``tracks``."""
     return intake.submission_create(
         owner=owner,
-        name="tiny",
+        name=name,
         archive_stream=tiny_model_zip.open("rb"),
         recipe="smoke",
         tasks=["glue/sst2"],
+        tracks=tracks,
     )
+
+
+@pytest.fixture
+def submission(owner, sst2_folder, tiny_model_zip):
+    call_command("import_task", "glue/sst2", str(sst2_folder))
+    return _submit(owner, tiny_model_zip)
 
 
 def finish(
@@ -118,13 +124,7 @@ def test_daily_limit_counts_only_runs_that_did_not_fail(
     settings.GLEW_DAILY_LIMITS = {"glue": 2}
 
     def submit():
-        return intake.submission_create(
-            owner=owner,
-            name="again",
-            archive_stream=tiny_model_zip.open("rb"),
-            recipe="smoke",
-            tasks=["glue/sst2"],
-        )
+        return _submit(owner, tiny_model_zip)
 
     second = submit()
     with pytest.raises(UserError) as caught:
@@ -145,14 +145,7 @@ def test_each_track_of_a_submission_uses_a_slot_of_the_daily_limit(
     settings.GLEW_DAILY_LIMITS = {"glue": 3}  # the fixture's submission holds one
 
     def submit(tracks):
-        return intake.submission_create(
-            owner=owner,
-            name="tracks",
-            archive_stream=tiny_model_zip.open("rb"),
-            recipe="smoke",
-            tasks=["glue/sst2"],
-            tracks=tracks,
-        )
+        return _submit(owner, tiny_model_zip, tracks=tracks)
 
     with pytest.raises(UserError) as caught:
         submit(["full", "lora", "bitfit"])
