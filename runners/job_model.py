@@ -24,6 +24,12 @@ if TYPE_CHECKING:
     from runners.training import Encoding, Tracker
 
 
+def is_prompted(spec: JobSpec) -> bool:
+    """Whether the job is on the ``mlm`` track: rows written into the task's
+    prompt, labels read at its mask (runners.training.prompting)."""
+    return spec.recipe.get("method") == "mlm"
+
+
 @dataclass
 class LoadedModel:
     """The job's model and how its rows become encodings and batches.
@@ -50,9 +56,8 @@ class LoadedModel:
 
     @property
     def prompted(self) -> bool:
-        """Whether rows are written into the task's prompt and read at its mask
-        (the ``mlm`` track: runners.training.prompting)."""
-        return self.spec.recipe.get("method") == "mlm"
+        """Whether rows are written into the task's prompt and read at its mask."""
+        return is_prompted(self.spec)
 
     @property
     def token_task(self) -> bool:
@@ -128,7 +133,7 @@ def load(spec: JobSpec, tracker: Tracker) -> LoadedModel:
 
         vocabulary = get_vocabulary(task.vocabulary)
     prompted: dict[str, Any] = {}
-    if spec.recipe.get("method") == "mlm":
+    if is_prompted(spec):
         from runners.training.prompting import load_mlm_classifier
         from tasks.prompts import from_dict
 
